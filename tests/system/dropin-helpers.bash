@@ -1,0 +1,289 @@
+# tests/system/dropin-helpers.bash — private dockerd / containerd for the
+# drop-in tests (dropin-docker.bats, dropin-containerd.bats).
+#
+# These tests prove berth-runc can stand in for runc under real, unmodified
+# Debian programs.  The runtime under test is $BERTH_RUNC (default: the built
+# build/src/berth-runc); `BERTH_RUNC=/usr/sbin/runc` validates the tests
+# themselves against the reference.
+#
+# Isolation (the tests run as root on a shared machine):
+#  - every file, socket and state directory lives in one temp dir
+#    /tmp/berth-test-XXXXXX ($DROPIN_DIR); its basename is the token used for
+#    everything else we create;
+#  - the daemons run in a private mount namespace (unshare -m) with a fresh
+#    tmpfs on /run: containerd 1.6 puts shim sockets in /run/containerd/s and the
+#    runc shim defaults to /run/containerd/runc whatever its config says, and
+#    this keeps all of that — and every overlay mount — off the host.  When the
+#    last process of that namespace dies, its mounts go with it;
+#  - the daemons sit in the cgroup pids:/<token>/daemons, containers under
+#    /<token>/... in every controller, so teardown can find (and SIGKILL) every
+#    process we started, even shims and containers a broken runtime left behind,
+#    and remove every cgroup we made, without touching anything else;
+#  - daemons are stopped by PID (SIGTERM, wait, SIGKILL), never by name;
+#  - no network: dockerd runs with --bridge none --iptables=false.
+
+DROPIN_TIMEOUT=${DROPIN_TIMEOUT:-60}
+
+# dropin_require: can we run at all (root, runtime, peers)?  bats 1.8 has no
+# skip in setup_file, so this sets DROPIN_SKIP and returns 1; setup_file
+# returns 0 then, and every test's setup() calls dropin_skip_if_needed.
+# Sets and exports BERTH_RUNC (absolute path).
+dropin_require() {
+	DROPIN_SKIP=
+	local repo
+	repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	BERTH_RUNC=${BERTH_RUNC:-$repo/build/src/berth-runc}
+	case "$BERTH_RUNC" in /*) ;; *) BERTH_RUNC=$(command -v "$BERTH_RUNC" || echo "$BERTH_RUNC") ;; esac
+	export BERTH_RUNC
+	if [ "$(id -u)" -ne 0 ]; then
+		DROPIN_SKIP="drop-in tests need root"
+	elif [ ! -x "$BERTH_RUNC" ]; then
+		DROPIN_SKIP="runtime not built: $BERTH_RUNC"
+	elif ! "$repo/scripts/setup-peers"; then
+		DROPIN_SKIP="scripts/setup-peers failed: no dockerd/containerd"
+	fi
+	export DROPIN_SKIP
+	[ -z "$DROPIN_SKIP" ]
+}
+
+# dropin_setup_test: every test's setup(): skip if needed, and note where the
+# daemons' logs stand so that a failure shows only what this test caused.
+dropin_setup_test() {
+	if [ -n "${DROPIN_SKIP:-}" ]; then
+		skip "$DROPIN_SKIP"
+	fi
+	DROPIN_MARK_dockerd=$(cat "$DROPIN_DIR/dockerd.log" 2>/dev/null | wc -l)
+	DROPIN_MARK_containerd=$(cat "$DROPIN_DIR/containerd.log" 2>/dev/null | wc -l)
+}
+
+# dropin_init: make the temp dir, token and cgroups.  Exports DROPIN_DIR,
+# DROPIN_TOKEN.
+dropin_init() {
+	DROPIN_DIR=$(mktemp -d /tmp/berth-test-XXXXXX)
+	DROPIN_TOKEN=${DROPIN_DIR##*/}
+	export DROPIN_DIR DROPIN_TOKEN
+	mkdir -p "$DROPIN_DIR/fifo" "$DROPIN_DIR/run"
+	mkdir -p "/sys/fs/cgroup/pids/$DROPIN_TOKEN/daemons"
+}
+
+# dropin_cgroup_dirs: every cgroup directory we made (deepest first).
+dropin_cgroup_dirs() {
+	local c
+	for c in /sys/fs/cgroup/*/"$DROPIN_TOKEN" /sys/fs/cgroup/"$DROPIN_TOKEN"; do
+		[ -d "$c" ] && find "$c" -depth -type d
+	done
+	return 0
+}
+
+# dropin_wait_pid PID SECONDS: wait for a process (not our child) to go.
+dropin_wait_pid() {
+	local pid=$1 n=$(($2 * 10))
+	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	! kill -0 "$pid" 2>/dev/null
+}
+
+# dropin_stop_pid PID: SIGTERM, wait up to 20 s, then SIGKILL.
+dropin_stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	dropin_wait_pid "$pid" 20 && return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	dropin_wait_pid "$pid" 5 || true
+}
+
+# dropin_spawn LOG CMD...: run CMD in the background in our daemons cgroup,
+# stdio to LOG; $! is its PID (the wrapper shell execs it).
+dropin_spawn() {
+	local log=$1
+	shift
+	sh -c 'echo $$ >"/sys/fs/cgroup/pids/$0/daemons/cgroup.procs" && exec "$@"' \
+		"$DROPIN_TOKEN" "$@" </dev/null >"$log" 2>&1 3>&- &
+}
+
+# dropin_start_containerd: a containerd of our own, in a private mount ns.
+# Exports CTR_SOCK and CONTAINERD_PID.
+dropin_start_containerd() {
+	local d=$DROPIN_DIR
+	mkdir -p "$d/containerd/root" "$d/containerd/state" "$d/containerd/opt"
+	CTR_SOCK=$d/containerd.sock
+	cat >"$d/containerd.toml" <<EOF
+version = 2
+root = "$d/containerd/root"
+state = "$d/containerd/state"
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+[grpc]
+  address = "$CTR_SOCK"
+[ttrpc]
+  address = "$CTR_SOCK.ttrpc"
+[debug]
+  address = ""
+  level = "debug"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$d/containerd/opt"
+EOF
+	# Joins our cgroup, makes /run private, then becomes containerd (same PID).
+	dropin_spawn "$d/containerd.log" \
+		unshare --mount --propagation private -- sh -c '
+			mount -n -t tmpfs -o mode=755,size=64m berth-test-run /run || exit 1
+			exec containerd --config "$0"' "$d/containerd.toml"
+	CONTAINERD_PID=$!
+	echo "$CONTAINERD_PID" >"$d/containerd.pid"
+	export CTR_SOCK CONTAINERD_PID
+	local n=300
+	until [ -S "$CTR_SOCK" ] && ctr -a "$CTR_SOCK" version >/dev/null 2>&1; do
+		if ! kill -0 "$CONTAINERD_PID" 2>/dev/null || [ $((n -= 1)) -le 0 ]; then
+			echo "containerd did not start:" >&2
+			tail -n 30 "$d/containerd.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# dropin_start_dockerd: a dockerd of our own on top of our containerd, in the
+# same mount namespace (its overlay2 mounts must be visible to the shim).
+# Exports DOCKER_HOST, DOCKER_CONFIG, DOCKERD_PID, DOCKER_CGROUP_PARENT.
+dropin_start_dockerd() {
+	local d=$DROPIN_DIR
+	mkdir -p "$d/docker/data" "$d/docker/exec" "$d/docker/client"
+	DOCKER_CGROUP_PARENT=/$DROPIN_TOKEN/docker
+	# Our own config file: no /etc/docker/daemon.json, no /etc/docker/key.json.
+	jq -n --arg key "$d/docker/key.json" '{"deprecated-key-path": $key}' >"$d/docker/daemon.json"
+	dropin_spawn "$d/dockerd.log" \
+		nsenter --mount="/proc/$CONTAINERD_PID/ns/mnt" -- \
+		dockerd \
+		--config-file "$d/docker/daemon.json" \
+		--data-root "$d/docker/data" \
+		--exec-root "$d/docker/exec" \
+		--pidfile "$d/docker/dockerd.pid" \
+		-H "unix://$d/docker.sock" \
+		--containerd "$CTR_SOCK" \
+		--bridge none --iptables=false --ip6tables=false --ip-masq=false \
+		--userland-proxy=false \
+		--storage-driver overlay2 \
+		--exec-opt native.cgroupdriver=cgroupfs \
+		--cgroup-parent "$DOCKER_CGROUP_PARENT" \
+		--add-runtime "berth=$BERTH_RUNC" \
+		--debug
+	DOCKERD_PID=$!
+	echo "$DOCKERD_PID" >"$d/dockerd.pid"
+	DOCKER_HOST=unix://$d/docker.sock
+	DOCKER_CONFIG=$d/docker/client
+	export DOCKER_HOST DOCKER_CONFIG DOCKERD_PID DOCKER_CGROUP_PARENT
+	local n=300
+	until docker version >/dev/null 2>&1; do
+		if ! kill -0 "$DOCKERD_PID" 2>/dev/null || [ $((n -= 1)) -le 0 ]; then
+			echo "dockerd did not start:" >&2
+			tail -n 30 "$d/dockerd.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# dropin_teardown: stop everything we started and remove everything we made.
+# Safe to call more than once and after a partial setup.
+dropin_teardown() {
+	[ -n "${DROPIN_DIR:-}" ] && [ -d "$DROPIN_DIR" ] || return 0
+	local d=$DROPIN_DIR pid c i
+	for f in "$d/dockerd.pid" "$d/docker/dockerd.pid" "$d/containerd.pid"; do
+		[ -s "$f" ] && dropin_stop_pid "$(cat "$f")"
+	done
+	# Anything left in our cgroups (shims, containers) is ours: thaw, kill.
+	for i in $(seq 50); do
+		local left=
+		for c in $(dropin_cgroup_dirs); do
+			[ -f "$c/freezer.state" ] && echo THAWED >"$c/freezer.state" 2>/dev/null
+			for pid in $(cat "$c/cgroup.procs" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null && left=1
+			done
+		done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	for c in $(dropin_cgroup_dirs); do rmdir "$c" 2>/dev/null || true; done
+	# The daemons' mounts died with their namespace; anything under our dir
+	# in the host namespace (there should be none) is unmounted too.
+	awk -v p="$d" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo |
+		sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$d"
+	# Report what could not be removed (a runtime that leaks cgroups).
+	local leaked
+	leaked=$(dropin_cgroup_dirs)
+	if [ -n "$leaked" ]; then
+		echo "# dropin: cgroups left behind: $leaked" >&3
+	fi
+	return 0
+}
+
+# Bounded front ends: a hung runtime must fail the test, not hang the suite.
+# They refuse to run without our private daemon: never the machine's own
+# /var/run/docker.sock or /run/containerd/containerd.sock.
+d() {
+	case "${DOCKER_HOST:-}" in
+	unix:///tmp/berth-test-*) ;;
+	*)
+		echo "d: no private dockerd (DOCKER_HOST='${DOCKER_HOST:-}')" >&2
+		return 1
+		;;
+	esac
+	timeout -k 5 "$DROPIN_TIMEOUT" docker "$@"
+}
+c() {
+	case "${CTR_SOCK:-}" in
+	/tmp/berth-test-*) ;;
+	*)
+		echo "c: no private containerd (CTR_SOCK='${CTR_SOCK:-}')" >&2
+		return 1
+		;;
+	esac
+	timeout -k 5 "$DROPIN_TIMEOUT" ctr -a "$CTR_SOCK" -n berth-test "$@"
+}
+
+# dropin_runtime_log: what the daemons said during this test (dockerd relays
+# the runtime's --log messages), for failure messages.
+dropin_runtime_log() {
+	local n f mark
+	for n in dockerd containerd; do
+		f=$DROPIN_DIR/$n.log
+		[ -f "$f" ] || continue
+		mark=DROPIN_MARK_$n
+		echo "--- $n.log: errors and warnings during this test"
+		tail -n +"$((${!mark:-0} + 1))" "$f" | grep -E 'level=(error|fatal|warning)' |
+			grep -v 'cleanup warnings' | tail -n 20
+	done
+}
+
+# expect_eq EXPECTED ACTUAL: equality with a readable failure.
+expect_eq() {
+	if [ "$1" != "$2" ]; then
+		echo "expected: '$1'" >&2
+		echo "actual:   '$2'" >&2
+		return 1
+	fi
+}
+
+# expect_in NEEDLE HAYSTACK
+expect_in() {
+	case "$2" in
+	*"$1"*) return 0 ;;
+	esac
+	echo "expected to find: '$1'" >&2
+	echo "in:               '$2'" >&2
+	return 1
+}
