@@ -175,8 +175,14 @@ static int create_dirs(struct cgroup *cg, const char *v2_root, char ***created, 
     if (r < 0)
       return r;
     _cleanup_berr_ struct berr *e = NULL;
-    if (cgv2_create(CGROUP_HYBRID_UNIFIED, cg->path, false, &cg->unified_dir, created, &e) < 0)
+    _cleanup_strv_ char **uni = NULL; /* undone here on failure: that failure is not fatal */
+    if (cgv2_create(CGROUP_HYBRID_UNIFIED, cg->path, false, &cg->unified_dir, &uni, &e) < 0) {
       log_warn("cgroup (hybrid, ignored): %s", e ? e->msg : CGROUP_HYBRID_UNIFIED);
+      cg_rollback(uni);
+      return 0;
+    }
+    for (size_t i = 0; uni && uni[i]; i++)
+      *created = strv_append(*created, steal_ptr(uni[i]));
     return 0;
   }
   case CGROUP_MODE_V2:

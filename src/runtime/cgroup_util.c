@@ -148,7 +148,8 @@ static char *unescape_octal(const char *s, size_t n) {
 
 /* cgroup v1 super options that are not controllers */
 static const char *const v1_non_controller_opts[] = {
-    "rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "nofavordynmods", "all", "none",
+    "rw",           "ro",           "xattr",           "noprefix", "clone_children",
+    "cpuset_v2_mode", "favordynmods", "nofavordynmods", "all",      "none",
 };
 
 static bool is_controller_opt(const char *opt, size_t n) {

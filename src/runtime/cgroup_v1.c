@@ -8,7 +8,8 @@
  * the same path in each.
  *
  * Limits are a table of steps, one per controller: a step whose values the spec
- * sets needs that controller's hierarchy, and its absence is an error that says so.
+ * sets needs that controller's hierarchy, and its absence is an error that says so
+ * (net_cls and net_prio excepted: often not mounted, they are skipped with a warning).
  * Invariants the kernel imposes and the steps respect:
  *   - cpuset.cpus/mems must be non-empty before a task can join: create copies them
  *     down from the nearest parent into every level of our path that has them empty.
@@ -443,12 +444,13 @@ static const struct v1_step {
   const char *controller;
   bool (*wanted)(const struct oci_resources *r);
   int (*apply)(const char *dir, const struct oci_resources *r, struct berr **err);
+  bool optional; /* without the hierarchy: warn and skip, instead of failing */
 } v1_steps[] = {
-    {"cpuset", want_cpuset, apply_cpuset},    {"memory", want_memory, apply_memory},
-    {"cpu", want_cpu, apply_cpu},             {"pids", want_pids, apply_pids},
-    {"blkio", want_blkio, apply_blkio},       {"hugetlb", want_hugetlb, apply_hugetlb},
-    {"net_cls", want_net_cls, apply_net_cls}, {"net_prio", want_net_prio, apply_net_prio},
-    {"devices", want_devices, apply_devices},
+    {"cpuset", want_cpuset, apply_cpuset, false},    {"memory", want_memory, apply_memory, false},
+    {"cpu", want_cpu, apply_cpu, false},             {"pids", want_pids, apply_pids, false},
+    {"blkio", want_blkio, apply_blkio, false},       {"hugetlb", want_hugetlb, apply_hugetlb, false},
+    {"net_cls", want_net_cls, apply_net_cls, true},  {"net_prio", want_net_prio, apply_net_prio, true},
+    {"devices", want_devices, apply_devices, false},
 };
 
 int cgv1_apply(struct cgroup *cg, const struct oci_resources *r, struct berr **err) {
@@ -457,6 +459,10 @@ int cgv1_apply(struct cgroup *cg, const struct oci_resources *r, struct berr **e
     if (!s->wanted(r))
       continue;
     const struct cgroup_hier *h = hier_for(cg, s->controller);
+    if (!h && s->optional) {
+      log_warn("cgroup v1: %s settings ignored: no %s hierarchy is mounted", s->controller, s->controller);
+      continue;
+    }
     if (!h)
       return berr_set(err, ENOTSUP, "cgroup v1: resources need the %s controller, but no %s hierarchy is mounted",
                       s->controller, s->controller);

@@ -59,7 +59,8 @@ static bool words_have(const char *list, const char *word) {
 /* Turn on the `wanted` controllers that `dir` offers and has not delegated yet. */
 static void enable_in(const char *dir, const char *const *wanted, size_t n) {
   _cleanup_free_ char *avail = NULL, *enabled = NULL;
-  if (cg_read(dir, "cgroup.controllers", &avail, NULL) < 0 || cg_read(dir, "cgroup.subtree_control", &enabled, NULL) < 0)
+  if (cg_read(dir, "cgroup.controllers", &avail, NULL) < 0 ||
+      cg_read(dir, "cgroup.subtree_control", &enabled, NULL) < 0)
     return;
   for (size_t i = 0; i < n; i++) {
     if (!words_have(avail, wanted[i]) || words_have(enabled, wanted[i]))
@@ -187,8 +188,8 @@ static int apply_swap(const char *dir, int64_t limit, int64_t swap, struct berr 
     return r;
   if (cgroup_v2_swap_value(limit, swap, buf, sizeof buf) < 0)
     return berr_set(err, EINVAL,
-                    "cgroup v2: memory+swap limit %" PRId64 " needs a memory limit no larger than it (memory limit %" PRId64
-                    ")",
+                    "cgroup v2: memory+swap limit %" PRId64 " needs a memory limit no larger than it"
+                    " (memory limit %" PRId64 ")",
                     swap, limit);
   if (!cg_has(dir, "memory.swap.max")) {
     if (strcmp(buf, "max") == 0)
@@ -367,8 +368,8 @@ static bool want_network(const struct oci_resources *r) {
 
 static int refuse_network(struct v2_ctx *c, const struct oci_resources *r, struct berr **err) {
   (void)r;
-  return berr_set(err, ENOTSUP, "cgroup v2: network.classID/priorities need the v1 net_cls/net_prio controllers (in %s)",
-                  c->dir);
+  return berr_set(err, ENOTSUP,
+                  "cgroup v2: network.classID/priorities need the v1 net_cls/net_prio controllers (in %s)", c->dir);
 }
 
 /* ---------- devices (eBPF) ---------- */

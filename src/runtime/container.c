@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -122,7 +123,8 @@ static int make_state_dir(struct create_job *j, struct berr **err) {
   j->st->bundle = xstrdup(j->bundle);
   j->st->rootfs = xstrdup(j->rootfs);
   j->st->created = time_now_rfc3339();
-  j->st->owner = xstrdup("");
+  struct passwd *pw = getpwuid(getuid());
+  j->st->owner = xstrdup(pw ? pw->pw_name : "");
   j->st->config = json_incref(j->spec->raw);
   return 0;
 }

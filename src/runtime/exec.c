@@ -76,7 +76,12 @@ static int wait_forwarding(pid_t pid, int master, int *status) {
     resize_from_stdin(master);
   }
   bool in_open = master >= 0, out_open = master >= 0, done = false;
-  int rc = 0;
+  int rc = 0, st0;
+  /* a SIGCHLD that came before the signalfd existed is lost: check once by hand */
+  if (waitpid(pid, &st0, WNOHANG) == pid) {
+    *status = status_code(st0);
+    done = true;
+  }
   while (!done || out_open) {
     struct pollfd p[3] = {{sfd, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {out_open ? master : -1, POLLIN, 0}};
     if (done) /* drain what the pty still holds, without blocking */

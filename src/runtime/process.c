@@ -145,12 +145,14 @@ int rt_finalize_and_exec(struct rt_init_args *a, const char *exe, struct berr **
   /* without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we have it */
   if (a->seccomp && !p->no_new_privileges && (r = seccomp_filter_load(a->seccomp, err)) < 0)
     return r;
-  if ((r = caps_drop_bounding(p->caps, err)) < 0)
+  /* no capabilities block: leave the sets alone, as runc does (uid 0 keeps them;
+   * another uid loses them below, as any setuid does) */
+  if (p->caps && (r = caps_drop_bounding(p->caps, err)) < 0)
     return r;
   _cleanup_strv_ char **env = env_with_home(p);
   if ((r = set_user(p, err)) < 0)
     return r;
-  if ((r = caps_apply(p->caps, err)) < 0)
+  if ((p->caps || p->user.uid != 0) && (r = caps_apply(p->caps, err)) < 0)
     return r;
   if (p->cwd && chdir(p->cwd) < 0)
     return berr_sys(err, errno, "process.cwd: chdir %s", p->cwd);
@@ -225,7 +227,9 @@ static int setup_container(struct rt_init_args *a, pid_t host_pid, char **exe, s
   if (a->process->terminal && (r = rt_console_setup(a->console_fd, a->process, err)) < 0)
     return r;
   closep(&a->console_fd);
-  if (a->process->cwd && chdir(a->process->cwd) < 0)
+  /* runc creates a missing cwd in the container */
+  if (a->process->cwd && chdir(a->process->cwd) < 0 &&
+      (errno != ENOENT || mkdir_p(a->process->cwd, 0755, err) < 0 || chdir(a->process->cwd) < 0))
     return berr_sys(err, errno, "process.cwd: chdir %s", a->process->cwd);
   return rt_find_executable(a->process->args[0], a->process->env, exe, err);
 }

@@ -15,18 +15,21 @@ load dropin-helpers
 IMG=berth-busybox:test
 
 setup_file() {
-	dropin_require || return 0
+	local rc=0
+	dropin_require || rc=$?
+	[ "$rc" -ne 1 ] || return 0 # not root: every test skips
+	[ "$rc" -eq 0 ] || return 1
 	dropin_init
 	if ! dropin_start_containerd || ! dropin_start_dockerd; then
 		dropin_teardown
 		return 1
 	fi
 	local archive
-	archive=$("$BATS_TEST_DIRNAME/../fixtures/busybox-image.sh" docker-archive) &&
-		d load -i "$archive" >/dev/null || {
+	if ! archive=$("$BATS_TEST_DIRNAME/../fixtures/busybox-image.sh" docker-archive) ||
+		! d load -i "$archive" >/dev/null; then
 		dropin_teardown
 		return 1
-	}
+	fi
 }
 
 teardown_file() {
@@ -61,8 +64,8 @@ bstart() {
 
 # wait_log NAME TEXT: wait (bounded) until the container's log shows TEXT.
 wait_log() {
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		case "$(d logs "$1" 2>&1)" in *"$2"*) return 0 ;; esac
 		sleep 0.1
 	done
@@ -73,8 +76,8 @@ wait_log() {
 
 # wait_status NAME STATUS: wait (bounded) for docker inspect's State.Status.
 wait_status() {
-	local i s
-	for i in $(seq 100); do
+	local _ s
+	for _ in $(seq 100); do
 		s=$(d inspect -f '{{.State.Status}}' "$1")
 		[ "$s" = "$2" ] && return 0
 		sleep 0.1
@@ -128,14 +131,14 @@ cgroup_file() {
 }
 
 @test "dropin docker: run -u" {
-	brun -u 1000 "$IMG" sh -c 'echo "$(id -u):$(id -g)"'
+	brun -u 1000 "$IMG" id -u
 	[ "$status" -eq 0 ]
-	expect_eq "1000:0" "$output"
+	expect_eq 1000 "$output"
 
-	brun -u 1000:2000 --group-add 3000 "$IMG" id
+	brun -u 1000:2000 --group-add 3000 "$IMG" sh -c 'echo "$(id -u):$(id -g) $(id -G)"'
 	[ "$status" -eq 0 ]
-	expect_in "uid=1000 gid=2000" "$output"
-	expect_in "3000" "$output"
+	expect_in "1000:2000 " "$output"
+	expect_in " 3000" "$output"
 }
 
 @test "dropin docker: hostname, stdin and the default PATH" {

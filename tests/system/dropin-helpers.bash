@@ -24,9 +24,10 @@
 
 DROPIN_TIMEOUT=${DROPIN_TIMEOUT:-60}
 
-# dropin_require: can we run at all (root, runtime, peers)?  bats 1.8 has no
-# skip in setup_file, so this sets DROPIN_SKIP and returns 1; setup_file
-# returns 0 then, and every test's setup() calls dropin_skip_if_needed.
+# dropin_require: can we run at all (root, runtime, peers)?  Not root: bats
+# 1.8 has no skip in setup_file, so this sets DROPIN_SKIP and returns 1, and
+# every test's setup() (dropin_setup_test) skips.  Runtime or peers missing:
+# returns 2, and setup_file fails.
 # Sets and exports BERTH_RUNC (absolute path).
 dropin_require() {
 	DROPIN_SKIP=
@@ -37,13 +38,20 @@ dropin_require() {
 	export BERTH_RUNC
 	if [ "$(id -u)" -ne 0 ]; then
 		DROPIN_SKIP="drop-in tests need root"
-	elif [ ! -x "$BERTH_RUNC" ]; then
-		DROPIN_SKIP="runtime not built: $BERTH_RUNC"
-	elif ! "$repo/scripts/setup-peers"; then
-		DROPIN_SKIP="scripts/setup-peers failed: no dockerd/containerd"
+		export DROPIN_SKIP
+		return 1
 	fi
 	export DROPIN_SKIP
-	[ -z "$DROPIN_SKIP" ]
+	# A missing runtime or peer is a failure (of setup_file), not a skip: a
+	# broken build must not pass as "skipped".
+	if [ ! -x "$BERTH_RUNC" ]; then
+		echo "BERTH_RUNC=$BERTH_RUNC is not an executable (build first: ninja -C build)" >&2
+		return 2
+	fi
+	"$repo/scripts/setup-peers" || {
+		echo "scripts/setup-peers failed: no dockerd/containerd" >&2
+		return 2
+	}
 }
 
 # dropin_setup_test: every test's setup(): skip if needed, and note where the
@@ -52,8 +60,11 @@ dropin_setup_test() {
 	if [ -n "${DROPIN_SKIP:-}" ]; then
 		skip "$DROPIN_SKIP"
 	fi
-	DROPIN_MARK_dockerd=$(cat "$DROPIN_DIR/dockerd.log" 2>/dev/null | wc -l)
-	DROPIN_MARK_containerd=$(cat "$DROPIN_DIR/containerd.log" 2>/dev/null | wc -l)
+	# read back by name in dropin_runtime_log
+	# shellcheck disable=SC2034
+	DROPIN_MARK_dockerd=$(wc -l <"$DROPIN_DIR/dockerd.log" 2>/dev/null || echo 0)
+	# shellcheck disable=SC2034
+	DROPIN_MARK_containerd=$(wc -l <"$DROPIN_DIR/containerd.log" 2>/dev/null || echo 0)
 }
 
 # dropin_init: make the temp dir, token and cgroups.  Exports DROPIN_DIR,
@@ -137,6 +148,7 @@ disabled_plugins = [
   path = "$d/containerd/opt"
 EOF
 	# Joins our cgroup, makes /run private, then becomes containerd (same PID).
+	# shellcheck disable=SC2016 # $0 is expanded by the inner shell
 	dropin_spawn "$d/containerd.log" \
 		unshare --mount --propagation private -- sh -c '
 			mount -n -t tmpfs -o mode=755,size=64m berth-test-run /run || exit 1
@@ -200,12 +212,13 @@ dropin_start_dockerd() {
 # Safe to call more than once and after a partial setup.
 dropin_teardown() {
 	[ -n "${DROPIN_DIR:-}" ] && [ -d "$DROPIN_DIR" ] || return 0
-	local d=$DROPIN_DIR pid c i
+	local d=$DROPIN_DIR pid c f
 	for f in "$d/dockerd.pid" "$d/docker/dockerd.pid" "$d/containerd.pid"; do
 		[ -s "$f" ] && dropin_stop_pid "$(cat "$f")"
 	done
 	# Anything left in our cgroups (shims, containers) is ours: thaw, kill.
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		local left=
 		for c in $(dropin_cgroup_dirs); do
 			[ -f "$c/freezer.state" ] && echo THAWED >"$c/freezer.state" 2>/dev/null

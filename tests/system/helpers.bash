@@ -75,14 +75,15 @@ runc_() {
 # to $CTR_OUT, for commands that leave a process behind holding their stdio
 # (create, run -d, exec -d): bats' `run` would otherwise wait for the
 # container to close its output pipe.  Prints what this call added to the file
-# (the runtime's own messages), so `run runc_io create ...` sets $output.
+# (the runtime's own messages) on stderr, so `run runc_io create ...` sets
+# $output, and `run --separate-stderr runc_io ...` sets $stderr.
 # The container's later output lands in $CTR_OUT too: read it with ctr_output.
 runc_io() {
 	local before rc=0
 	before=$(stat -c %s "$CTR_OUT")
 	timeout --foreground -k 5 "$BERTH_CMD_TIMEOUT" \
 		"$BERTH_RUNC" --root "$ROOT" "$@" </dev/null >>"$CTR_OUT" 2>&1 || rc=$?
-	tail -c +$((before + 1)) "$CTR_OUT"
+	tail -c +$((before + 1)) "$CTR_OUT" >&2
 	return $rc
 }
 

@@ -194,7 +194,8 @@ static void test_parse_proc_line(void **state) {
 
 /* ---------- device rules ---------- */
 
-#define RULE(al, t, ma, mi, acc) ((struct oci_device_cgroup){.allow = (al), .type = (t), .major = (ma), .minor = (mi), .access = (acc)})
+#define RULE(al, t, ma, mi, acc)                                                                            \
+  ((struct oci_device_cgroup){.allow = (al), .type = (t), .major = (ma), .minor = (mi), .access = (acc)})
 
 static void assert_rule(struct oci_device_cgroup d, const char *want) {
   char buf[64];
@@ -409,6 +410,79 @@ static void test_devices_bpf_edges(void **state) {
   assert_int_equal(cgroup_devices_bpf(huge, 1, &p, &len), -EINVAL);
 }
 
+/* ---------- state (cgroup.c; no filesystem involved) ---------- */
+
+static void test_json_round_trip(void **state) {
+  (void)state;
+  struct cgroup_hier hiers[] = {
+      {(char *)"cpu,cpuacct", (char *)"/sys/fs/cgroup/cpu,cpuacct", (char *)"/sys/fs/cgroup/cpu,cpuacct/b/c1",
+       (char *)"cpu,cpuacct"},
+      {(char *)"systemd", (char *)"/sys/fs/cgroup/systemd", (char *)"/sys/fs/cgroup/systemd/b/c1", NULL},
+  };
+  struct cgroup cg = {.mode = CGROUP_MODE_HYBRID, .path = (char *)"/b/c1", .hiers = hiers, .n_hiers = 2,
+                      .unified_dir = (char *)"/sys/fs/cgroup/unified/b/c1"};
+  json_t *j = cgroup_to_json(&cg);
+  assert_non_null(j);
+  char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(j);
+  json_t *again = json_loads(text, 0, NULL);
+  free(text);
+  struct cgroup *back = NULL;
+  assert_int_equal(cgroup_from_json(again, &back, NULL), 0);
+  json_decref(again);
+  assert_int_equal(back->mode, CGROUP_MODE_HYBRID);
+  assert_string_equal(back->path, "/b/c1");
+  assert_string_equal(back->unified_dir, "/sys/fs/cgroup/unified/b/c1");
+  assert_int_equal(back->n_hiers, 2);
+  for (size_t i = 0; i < 2; i++) {
+    assert_string_equal(back->hiers[i].name, hiers[i].name);
+    assert_string_equal(back->hiers[i].mount, hiers[i].mount);
+    assert_string_equal(back->hiers[i].dir, hiers[i].dir);
+  }
+  assert_string_equal(back->hiers[0].controllers, "cpu,cpuacct");
+  assert_null(back->hiers[1].controllers);
+  cgroup_free(back);
+
+  struct cgroup v2 = {.mode = CGROUP_MODE_V2, .path = (char *)"/c", .unified_dir = (char *)"/sys/fs/cgroup/c"};
+  j = cgroup_to_json(&v2);
+  assert_int_equal(cgroup_from_json(j, &back, NULL), 0);
+  json_decref(j);
+  assert_int_equal(back->mode, CGROUP_MODE_V2);
+  assert_int_equal(back->n_hiers, 0);
+  assert_null(back->hiers);
+  cgroup_free(back);
+}
+
+static void test_json_errors(void **state) {
+  (void)state;
+  static const struct {
+    const char *json, *msg;
+  } cases[] = {
+      {"[]", "cgroup state: not an object"},
+      {"{\"path\":\"/a\"}", "cgroup state: \"mode\" must be a string"},
+      {"{\"mode\":\"v3\",\"path\":\"/a\"}", "cgroup state: unknown mode \"v3\""},
+      {"{\"mode\":\"v1\"}", "cgroup state: \"path\" must be a string"},
+      {"{\"mode\":\"v1\",\"path\":\"/a\",\"hierarchies\":{}}", "cgroup state: \"hierarchies\" must be an array"},
+      {"{\"mode\":\"v1\",\"path\":\"/a\",\"hierarchies\":[{\"name\":\"cpu\",\"mount\":\"/m\"}]}",
+       "cgroup state: \"dir\" must be a string"},
+      {"{\"mode\":\"v1\",\"path\":\"/a\",\"hierarchies\":[{\"name\":\"cpu\",\"mount\":\"/m\",\"dir\":\"/m/a\"},7]}",
+       "cgroup state: hierarchies entries must be objects"},
+      {"{\"mode\":\"v2\",\"path\":\"/a\"}", "cgroup state: v2 needs \"unified_dir\""},
+      {"{\"mode\":\"v2\",\"path\":\"/a\",\"unified_dir\":5}", "cgroup state: \"unified_dir\" must be a string"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    json_t *j = json_loads(cases[i].json, 0, NULL);
+    assert_non_null(j);
+    struct cgroup *cg = NULL;
+    struct berr *err = NULL;
+    assert_int_equal(cgroup_from_json(j, &cg, &err), -EINVAL);
+    assert_null(cg);
+    assert_string_equal(err->msg, cases[i].msg);
+    berr_free(err);
+    json_decref(j);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shares_to_weight),  cmocka_unit_test(test_blkio_to_io_weight),
@@ -416,7 +490,8 @@ int main(void) {
       cmocka_unit_test(test_resolve_path),      cmocka_unit_test(test_list_has),
       cmocka_unit_test(test_parse_mountinfo),   cmocka_unit_test(test_parse_proc_line),
       cmocka_unit_test(test_v1_device_rule),    cmocka_unit_test(test_devices_bpf_docker_like),
-      cmocka_unit_test(test_devices_bpf_edges),
+      cmocka_unit_test(test_devices_bpf_edges), cmocka_unit_test(test_json_round_trip),
+      cmocka_unit_test(test_json_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
