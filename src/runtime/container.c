@@ -351,7 +351,12 @@ int rt_kill(struct rt_context *ctx, const char *id, int sig, bool all, struct be
 
 static int destroy(struct rt_state *st, struct berr **err) {
   if (st->cgroup) {
-    cgroup_kill_all(st->cgroup, SIGKILL, NULL); /* stray exec'd processes */
+    /* stray exec'd processes (a container without its own pid ns) — freezing to
+     * kill them costs milliseconds, so only when there are any */
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n = 0;
+    if (cgroup_pids(st->cgroup, &pids, &n, NULL) == 0 && n > 0)
+      cgroup_kill_all(st->cgroup, SIGKILL, NULL);
     int r = cgroup_destroy(st->cgroup, err);
     if (r < 0)
       return berr_wrap(err, "delete %s", st->id);

@@ -27,12 +27,63 @@
 
 /* ---- resolving paths inside the rootfs ---- */
 
+/* Without openat2 (kernels before 5.6, valgrind): walk the path one component at a
+ * time with O_NOFOLLOW, expanding symlinks ourselves and clamping ".." at the root,
+ * which is what RESOLVE_IN_ROOT does in the kernel. Bounded like the kernel's 40 links. */
+static int openat_in_root_slow(int root_fd, const char *rel, int flags) {
+  _cleanup_free_ char *todo = xstrdup(rel);
+  _cleanup_free_ char *done = xstrdup(""); /* resolved part, always relative to root */
+  int links = 0;
+  for (;;) {
+    char *p = todo;
+    while (*p == '/')
+      p++;
+    if (*p == '\0')
+      break;
+    char *slash = strchr(p, '/');
+    _cleanup_free_ char *comp = slash ? strndup(p, (size_t)(slash - p)) : xstrdup(p);
+    _cleanup_free_ char *rest = xstrdup(slash ? slash : "");
+    free(todo);
+    todo = steal_ptr(rest);
+    if (strcmp(comp, ".") == 0)
+      continue;
+    if (strcmp(comp, "..") == 0) {
+      char *last = strrchr(done, '/');
+      if (last)
+        *last = '\0';
+      else
+        done[0] = '\0';
+      continue;
+    }
+    _cleanup_free_ char *cand = *done ? xasprintf("%s/%s", done, comp) : xstrdup(comp);
+    char target[4096];
+    ssize_t n = readlinkat(root_fd, cand, target, sizeof target - 1);
+    if (n < 0) { /* not a symlink (or missing): keep it */
+      free(done);
+      done = steal_ptr(cand);
+      continue;
+    }
+    if (++links > 40)
+      return -ELOOP;
+    target[n] = '\0';
+    char *next = xasprintf("%s%s", target, todo);
+    free(todo);
+    todo = next;
+    if (target[0] == '/')
+      done[0] = '\0'; /* absolute links start again from the container's root */
+  }
+  int fd = openat(root_fd, *done ? done : ".", flags | O_CLOEXEC | O_NOFOLLOW);
+  return fd < 0 ? -errno : fd;
+}
+
 static int openat_in_root(int root_fd, const char *rel, int flags) {
   struct open_how how = {
       .flags = (uint64_t)(flags | O_CLOEXEC),
       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   int fd = (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
+  if (fd < 0 && errno == ENOSYS)
+    return openat_in_root_slow(root_fd, rel, flags);
   return fd < 0 ? -errno : fd;
 }
 

@@ -23,6 +23,8 @@
 #  - no network: dockerd runs with --bridge none --iptables=false.
 
 DROPIN_TIMEOUT=${DROPIN_TIMEOUT:-60}
+# dockerd lives in /usr/sbin: make sure a caller's PATH finds it.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
 
 # dropin_require: can we run at all (root, runtime, peers)?  Not root: bats
 # 1.8 has no skip in setup_file, so this sets DROPIN_SKIP and returns 1, and
