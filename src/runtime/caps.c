@@ -138,10 +138,10 @@ int caps_validate(const struct oci_caps *caps, struct berr **err) {
 
 int caps_drop_bounding(const struct oci_caps *caps, struct berr **err) {
   int last = caps_last_cap();
-  uint64_t keep = 0; /* caps == NULL: the process gets no capabilities at all */
+  /* caps == NULL or no bounding list: an empty bounding set. runc reads an absent
+   * list as empty, and dockerd relies on that: --cap-drop ALL sends no lists. */
+  uint64_t keep = 0;
   if (caps != NULL) {
-    if (caps->bounding == NULL)
-      return 0;
     int r = set_to_mask(caps->bounding, "bounding", last, &keep, err);
     if (r < 0)
       return r;

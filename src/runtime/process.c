@@ -145,14 +145,13 @@ int rt_finalize_and_exec(struct rt_init_args *a, const char *exe, struct berr **
   /* without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we have it */
   if (a->seccomp && !p->no_new_privileges && (r = seccomp_filter_load(a->seccomp, err)) < 0)
     return r;
-  /* no capabilities block: leave the sets alone, as runc does (uid 0 keeps them;
-   * another uid loses them below, as any setuid does) */
-  if (p->caps && (r = caps_drop_bounding(p->caps, err)) < 0)
+  /* no capabilities block means no capabilities, as in runc */
+  if ((r = caps_drop_bounding(p->caps, err)) < 0)
     return r;
   _cleanup_strv_ char **env = env_with_home(p);
   if ((r = set_user(p, err)) < 0)
     return r;
-  if ((p->caps || p->user.uid != 0) && (r = caps_apply(p->caps, err)) < 0)
+  if ((r = caps_apply(p->caps, err)) < 0)
     return r;
   if (p->cwd && chdir(p->cwd) < 0)
     return berr_sys(err, errno, "process.cwd: chdir %s", p->cwd);

@@ -20,9 +20,9 @@ int caps_from_name(const char *name, int *cap, struct berr **err);
 int caps_last_cap(void);
 /* Check every name in every set; the error names the set and the capability. */
 int caps_validate(const struct oci_caps *caps, struct berr **err);
-/* Drop from the bounding set everything not in caps->bounding (NULL set: keep all).
- * caps == NULL: drop everything, matching caps_apply (a root process could
- * otherwise regain the whole bounding set at execve). Capabilities newer than
+/* Drop from the bounding set everything not in caps->bounding. caps == NULL or a
+ * NULL bounding list: drop everything, as runc does (an absent list is an empty
+ * one; dockerd sends none for --cap-drop ALL). Capabilities newer than
  * the running kernel are skipped with a warning, here and in caps_apply. */
 int caps_drop_bounding(const struct oci_caps *caps, struct berr **err);
 /* Set effective, permitted and inheritable exactly, then raise the ambient ones.
