@@ -178,21 +178,21 @@ static int masks_from_caps(const struct oci_caps *caps, int last, struct cap_mas
 /* First capability in `extra` (a set that must be empty), or -1. */
 static int first_cap(uint64_t extra) { return extra ? __builtin_ctzll(extra) : -1; }
 
-/* The kernel's rules: effective ⊆ permitted; ambient ⊆ permitted ∩ inheritable. */
-static int check_masks(const struct cap_masks *m, struct berr **err) {
+/* The kernel's rules: effective ⊆ permitted; ambient ⊆ permitted ∩ inheritable.
+ * An ambient capability outside permitted ∩ inheritable is dropped with a warning,
+ * not refused: runc ignores that raise failing, and `runc spec`'s own default
+ * config lists ambient capabilities that are not inheritable. */
+static int check_masks(struct cap_masks *m, struct berr **err) {
   char name[64];
   int c = first_cap(m->effective & ~m->permitted);
   if (c >= 0) {
     cap_display_name(c, name, sizeof(name));
     return berr_set(err, EINVAL, CAP_SET_PREFIX "effective: %s is not in " CAP_SET_PREFIX "permitted", name);
   }
-  c = first_cap(m->ambient & ~(m->permitted & m->inheritable));
-  if (c >= 0) {
+  while ((c = first_cap(m->ambient & ~(m->permitted & m->inheritable))) >= 0) {
     cap_display_name(c, name, sizeof(name));
-    return berr_set(err, EINVAL,
-                    CAP_SET_PREFIX "ambient: cannot raise %s: an ambient capability must be in both permitted and "
-                                   "inheritable",
-                    name);
+    log_warn(CAP_SET_PREFIX "ambient: %s is not in both permitted and inheritable: not raised", name);
+    m->ambient &= ~cap_bit(c);
   }
   return 0;
 }
