@@ -114,6 +114,9 @@ int read_file(const char *path, char **out, size_t *len, struct berr **err);
 int write_file(const char *path, const char *data, size_t len, struct berr **err);
 /* Write a file atomically: temp file in the same dir, fsync, rename. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct berr **err);
+/* The same without fsync: readers never see a partial file, but a power cut may
+ * lose it. For run-time state that lives on tmpfs (/run) and dies with the boot. */
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, struct berr **err);
 /* Remove a directory tree (does not cross mount points; no error if absent). */
 int rm_rf(const char *path, struct berr **err);
 /* Lexically clean an absolute or relative path: collapse //, ., and .. ("/a/../b" -> "/b").

@@ -84,13 +84,14 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct berr **err) {
+static int replace_file(const char *path, const char *data, size_t len, mode_t mode, bool durable,
+                        struct berr **err) {
   _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
   _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return berr_sys(err, errno, "create %s", tmp);
   int r = write_all(fd, data, len);
-  if (r == 0 && fsync(fd) < 0)
+  if (r == 0 && durable && fsync(fd) < 0)
     r = -errno;
   if (r == 0 && rename(tmp, path) < 0)
     r = -errno;
@@ -99,6 +100,14 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
     return berr_sys(err, -r, "write %s", path);
   }
   return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct berr **err) {
+  return replace_file(path, data, len, mode, true, err);
+}
+
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, struct berr **err) {
+  return replace_file(path, data, len, mode, false, err);
 }
 
 static int rm_rf_at(int parent, const char *name, dev_t dev) {

@@ -143,7 +143,7 @@ static int write_pid_file(const char *path, pid_t pid, struct berr **err) {
   if (!path)
     return 0;
   _cleanup_free_ char *text = xasprintf("%d", (int)pid);
-  return write_file_atomic(path, text, strlen(text), 0644, err);
+  return write_file_replace(path, text, strlen(text), 0644, err);
 }
 
 static int set_oom_score(const struct oci_process *p, pid_t pid, struct berr **err) {

@@ -333,7 +333,7 @@ static int exec_run(struct rt_state *st, const struct rt_exec_opts *o, struct ex
     return r;
   if (o->pid_file) {
     _cleanup_free_ char *text = xasprintf("%d", (int)pid);
-    if ((r = write_file_atomic(o->pid_file, text, strlen(text), 0644, err)) < 0)
+    if ((r = write_file_replace(o->pid_file, text, strlen(text), 0644, err)) < 0)
       return r;
   }
   *status = 0;

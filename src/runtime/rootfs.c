@@ -455,9 +455,11 @@ static int make_parent_private(const char *rootfs, struct berr **err) {
 }
 
 int rt_rootfs_prepare(const struct oci_spec *spec, const char *rootfs, const struct cgroup *cg, struct berr **err) {
-  if (mount(NULL, "/", NULL, root_propagation(spec), NULL) < 0)
+  unsigned long prop = root_propagation(spec);
+  if (mount(NULL, "/", NULL, prop, NULL) < 0)
     return berr_sys(err, errno, "linux.rootfsPropagation: set propagation of /");
-  int r = make_parent_private(rootfs, err);
+  /* after a recursive slave/private, no mount is shared: only "shared" needs this */
+  int r = (prop & MS_SHARED) ? make_parent_private(rootfs, err) : 0;
   if (r < 0)
     return r;
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

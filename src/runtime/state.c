@@ -83,7 +83,7 @@ int rt_state_save(struct rt_state *st, struct berr **err) {
     json_object_set(o, "config", st->config);
   _cleanup_free_ char *text = json_dump_compact(o);
   _cleanup_free_ char *path = xasprintf("%s/state.json", st->dir);
-  return write_file_atomic(path, text, strlen(text), 0600, err);
+  return write_file_replace(path, text, strlen(text), 0600, err); /* run-time state: tmpfs, no fsync */
 }
 
 static char *json_str_dup(json_t *o, const char *key) {
