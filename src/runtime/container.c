@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -106,6 +105,22 @@ static void add_default_device_rules(struct oci_spec *spec) {
     add_device_rule(l->resources, defaults[i].type, defaults[i].major, defaults[i].minor, defaults[i].access);
 }
 
+/* The state's "owner": the user name of uid from /etc/passwd (no NSS: berth-runc is
+ * linked statically, like runc), or "" when it has none. Caller frees. */
+static char *owner_name(uid_t uid) {
+  _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+  char line[1024];
+  while (f && fgets(line, sizeof line, f)) {
+    char *colon1 = strchr(line, ':');
+    char *colon2 = colon1 ? strchr(colon1 + 1, ':') : NULL;
+    if (colon2 && strtoul(colon2 + 1, NULL, 10) == uid && colon2[1] != ':') {
+      *colon1 = '\0';
+      return xstrdup(line);
+    }
+  }
+  return xstrdup("");
+}
+
 static int make_state_dir(struct create_job *j, struct berr **err) {
   int r = mkdir_p(j->ctx->root, 0700, err);
   if (r < 0)
@@ -123,8 +138,7 @@ static int make_state_dir(struct create_job *j, struct berr **err) {
   j->st->bundle = xstrdup(j->bundle);
   j->st->rootfs = xstrdup(j->rootfs);
   j->st->created = time_now_rfc3339();
-  struct passwd *pw = getpwuid(getuid());
-  j->st->owner = xstrdup(pw ? pw->pw_name : "");
+  j->st->owner = owner_name(getuid());
   j->st->config = json_incref(j->spec->raw);
   return 0;
 }
