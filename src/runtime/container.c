@@ -309,6 +309,22 @@ static int spec_of(struct rt_state *st, struct oci_spec **spec, struct berr **er
   return oci_spec_parse(st->config, "saved config", spec, err);
 }
 
+/* Opening a fifo for writing without blocking fails with ENXIO once nobody has it
+ * open for reading: the init holds it (O_RDWR, close-on-exec) until its execve. */
+static void wait_fifo_unread(const char *fifo, pid_t pid) {
+  for (int waited_us = 0, step = 50; waited_us < 10 * 1000 * 1000; waited_us += step) {
+    int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+      return; /* ENXIO: exec'd (or gone) */
+    close(fd);
+    if (kill(pid, 0) < 0)
+      return;
+    usleep((useconds_t)step);
+    if (step < 2000)
+      step *= 2;
+  }
+}
+
 int rt_start(struct rt_context *ctx, const char *id, struct berr **err) {
   _cleanup_state_ struct rt_state *st = NULL;
   int r = rt_state_load(ctx, id, &st, err);
@@ -325,10 +341,16 @@ int rt_start(struct rt_context *ctx, const char *id, struct berr **err) {
     return berr_sys(err, errno, "start %s: open %s", id, fifo);
   if (write(fd, "0", 1) != 1)
     return berr_sys(err, errno, "start %s: write %s", id, fifo);
-  unlink(fifo);
   _cleanup_spec_ struct oci_spec *spec = NULL;
-  if (spec_of(st, &spec, err) < 0)
+  if (spec_of(st, &spec, err) < 0) {
+    unlink(fifo);
     return berr_wrap(err, "start %s", id);
+  }
+  /* poststart hooks run after the user's process has started (runtime.md): wait
+   * for the init's execve, which closes its end of the fifo */
+  if (spec->hooks.n[OCI_HOOK_POSTSTART])
+    wait_fifo_unread(fifo, st->pid);
+  unlink(fifo);
   if (spec->hooks.n[OCI_HOOK_POSTSTART]) {
     _cleanup_json_ json_t *state = rt_state_json(st, RT_RUNNING);
     _cleanup_berr_ struct berr *herr = NULL;

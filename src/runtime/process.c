@@ -204,7 +204,7 @@ static int wait_for_start(int fifo_fd, struct berr **err) {
   while (r < 0 && errno == EINTR);
   if (r != 1)
     return berr_set(err, EIO, "waiting for start: exec fifo closed");
-  close(fifo_fd);
+  /* the fd stays open (close-on-exec) until execve: `start` watches for that */
   return 0;
 }
 

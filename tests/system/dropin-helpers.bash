@@ -11,14 +11,20 @@
 #    /tmp/berth-test-XXXXXX ($DROPIN_DIR); its basename is the token used for
 #    everything else we create;
 #  - the daemons run in a private mount namespace (unshare -m) with a fresh
-#    tmpfs on /run: containerd 1.6 puts shim sockets in /run/containerd/s and the
-#    runc shim defaults to /run/containerd/runc whatever its config says, and
-#    this keeps all of that — and every overlay mount — off the host.  When the
-#    last process of that namespace dies, its mounts go with it;
-#  - the daemons sit in the cgroup pids:/<token>/daemons, containers under
-#    /<token>/... in every controller, so teardown can find (and SIGKILL) every
-#    process we started, even shims and containers a broken runtime left behind,
-#    and remove every cgroup we made, without touching anything else;
+#    tmpfs on /run: containerd 1.6 puts its shims' sockets in /run/containerd/s
+#    whatever its config says, and the runc shim keeps the runtime's --root in
+#    /run/containerd/runc; this keeps all of that, and every overlay mount, off
+#    the host.  When the last process of that namespace dies, its mounts go
+#    with it.  dockerd joins the same namespace (nsenter), since the shim must
+#    see the rootfs mounts dockerd makes; ctr runs on the host with its FIFOs in
+#    our dir (--fifo-dir), which both sides see;
+#  - dockerd uses our containerd (--containerd), not one it would start
+#    itself, so both PIDs are ours; our own --config-file keeps it away from
+#    /etc/docker (daemon.json, key.json);
+#  - the daemons sit in the cgroup pids:/<token>/daemons (v2: /<token>/daemons),
+#    containers under /<token>/... in every controller, so teardown can find
+#    (and SIGKILL) every process we started, even shims and containers a broken
+#    runtime left behind, and remove every cgroup we made, touching nothing else;
 #  - daemons are stopped by PID (SIGTERM, wait, SIGKILL), never by name;
 #  - no network: dockerd runs with --bridge none --iptables=false.
 
@@ -75,8 +81,15 @@ dropin_init() {
 	DROPIN_DIR=$(mktemp -d /tmp/berth-test-XXXXXX)
 	DROPIN_TOKEN=${DROPIN_DIR##*/}
 	export DROPIN_DIR DROPIN_TOKEN
-	mkdir -p "$DROPIN_DIR/fifo" "$DROPIN_DIR/run"
-	mkdir -p "/sys/fs/cgroup/pids/$DROPIN_TOKEN/daemons"
+	mkdir -p "$DROPIN_DIR/fifo"
+	# v1 / hybrid: the pids hierarchy; v2: the unified one.
+	if [ -d /sys/fs/cgroup/pids ]; then
+		DROPIN_DAEMON_CG=/sys/fs/cgroup/pids/$DROPIN_TOKEN/daemons
+	else
+		DROPIN_DAEMON_CG=/sys/fs/cgroup/$DROPIN_TOKEN/daemons
+	fi
+	export DROPIN_DAEMON_CG
+	mkdir -p "$DROPIN_DAEMON_CG"
 }
 
 # dropin_cgroup_dirs: every cgroup directory we made (deepest first).
@@ -114,8 +127,8 @@ dropin_stop_pid() {
 dropin_spawn() {
 	local log=$1
 	shift
-	sh -c 'echo $$ >"/sys/fs/cgroup/pids/$0/daemons/cgroup.procs" && exec "$@"' \
-		"$DROPIN_TOKEN" "$@" </dev/null >"$log" 2>&1 3>&- &
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' \
+		"$DROPIN_DAEMON_CG" "$@" </dev/null >"$log" 2>&1 3>&- &
 }
 
 # dropin_start_containerd: a containerd of our own, in a private mount ns.

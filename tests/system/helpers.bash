@@ -419,6 +419,30 @@ berth_teardown() {
 			ip netns delete "$n" 2>/dev/null || true
 		done <"$BATS_TEST_TMPDIR/netns"
 	fi
+
+	# 7. Sanitizer reports written during this test fail it.
+	check_sanitizer_reports
+}
+
+# check_sanitizer_reports — with BERTH_SANITIZER_LOGS set (tests/run does, for
+# the ASan+UBSan build, with log_path in ASAN_OPTIONS / UBSAN_OPTIONS there),
+# print and claim every new report; fail when there was one.  This catches a
+# leak or UB in a runtime command that was expected to fail anyway.
+check_sanitizer_reports() {
+	local dir=${BERTH_SANITIZER_LOGS:-} f found=0
+	[ -n "$dir" ] && [ -d "$dir" ] || return 0
+	for f in "$dir"/asan.* "$dir"/ubsan.*; do
+		[ -f "$f" ] || continue
+		echo "# sanitizer report $f:"
+		sed 's/^/#   /' "$f"
+		mkdir -p "$dir/claimed"
+		mv "$f" "$dir/claimed/test$BATS_SUITE_TEST_NUMBER-${f##*/}"
+		found=1
+	done
+	if [ "$found" -eq 1 ]; then
+		echo "FAIL: the runtime wrote sanitizer reports during this test" >&2
+		return 1
+	fi
 	return 0
 }
 

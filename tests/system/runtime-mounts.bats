@@ -89,7 +89,7 @@ load helpers
 	[ "$(ls -A /sys/firmware | wc -l)" -gt 0 ] || [ "$(wc -c </proc/keys)" -gt 0 ]
 }
 
-@test "mounts: a masked path of the config that is a host-side directory is empty" {
+@test "mounts: a masked directory reads empty; a masked path that does not exist is ignored" {
 	make_bundle sh -c 'ls -A /opt/secret | wc -l'
 	mkdir -p "$BUNDLE/rootfs/opt/secret"
 	echo hidden >"$BUNDLE/rootfs/opt/secret/key"

@@ -140,3 +140,17 @@ load helpers
 	expect_eq "${lines[1]}" 12345 "kernel.msgmax inside (ipc namespace)"
 	expect_eq "$(cat /proc/sys/net/ipv4/ip_forward)" "$host_before" "ip_forward on the host"
 }
+
+# berth-specific: runc 1.1 has no time namespace (runtime-spec 1.1 timeOffsets).
+@test "namespaces: time namespace with a monotonic/boottime offset" {
+	requires_berth "runc 1.1 has no time namespace"
+	[ -e /proc/self/ns/time ] || skip "kernel without time namespaces"
+	make_bundle sh -c 'cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time'
+	update_config '.linux.namespaces += [{type: "time"}]
+		| .linux.timeOffsets = {boottime: {secs: 31536000, nanosecs: 0}, monotonic: {secs: 31536000, nanosecs: 0}}'
+	run -0 runc_ run --bundle "$BUNDLE" c1
+	show
+	host=$(cut -d. -f1 /proc/uptime)
+	[ "${lines[0]}" -ge $((host + 31536000 - 60)) ] || fail "uptime inside ${lines[0]}, host $host: no offset"
+	[ "${lines[1]}" != "$(readlink /proc/self/ns/time)" ] || fail "time namespace is the host's"
+}
