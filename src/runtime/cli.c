@@ -525,8 +525,10 @@ int cli_main(int argc, char **argv) {
   }
   if (r == 0)
     r = parse_args(argc - cmd_at - 1, argv + cmd_at + 1, c->defs, c->stop_at_first, &p, c->name, &err);
+  log_debug("berth-runc %s", c->name ? c->name : "");
   if (r == 0)
     r = c->fn(&ctx, &p, &status, &err);
+  log_debug("berth-runc %s: done", c->name ? c->name : "");
 out:
   if (r < 0) {
     const char *msg = err ? err->msg : "unknown error";

@@ -202,6 +202,7 @@ static int start_init(struct create_job *j, struct berr **err) {
   if (chdir(j->bundle) < 0) /* relative bind-mount sources are relative to the bundle */
     return berr_sys(err, errno, "chdir %s", j->bundle);
   int r = rt_spawn(&a, &j->pid, j->sync_parent, err);
+  log_debug("create %s: init is pid %d", j->id, (int)j->pid);
   closep(&j->sync_child);
   closep(&j->fifo_fd);
   closep(&j->console_fd);
@@ -261,12 +262,14 @@ static int do_create(struct create_job *j, struct berr **err) {
     return berr_set(err, EINVAL, "invalid container id format: %s", j->id);
   if ((r = load_bundle(j, err)) < 0 || (r = validate_spec(j, err)) < 0 || (r = make_state_dir(j, err)) < 0)
     return r;
+  log_debug("create %s: config loaded, state dir made", j->id);
   add_default_device_rules(j->spec);
   const struct oci_linux *l = j->spec->linux_;
   if ((r = cgroup_create(l ? l->cgroups_path : NULL, j->id, &j->st->cgroup, err)) < 0)
     return r;
   if (l && l->resources && (r = cgroup_apply(j->st->cgroup, l->resources, err)) < 0)
     return r;
+  log_debug("create %s: cgroup ready", j->id);
   if ((r = make_fifo(j, err)) < 0)
     return r;
   if (j->spec->process->terminal && j->console_fd < 0 && j->o->console_socket &&
@@ -274,6 +277,7 @@ static int do_create(struct create_job *j, struct berr **err) {
     return r;
   if ((r = start_init(j, err)) < 0)
     return r;
+  log_debug("create %s: init %d ready", j->id, (int)j->pid);
   j->st->pid = j->pid;
   j->st->start_time = rt_proc_start_time(j->pid, NULL);
   if ((r = rt_state_save(j->st, err)) < 0)

@@ -153,7 +153,9 @@ int rt_run(struct rt_context *ctx, const char *id, const struct rt_create_opts *
     *status = 0;
     return 0;
   }
+  log_debug("run %s: started", id);
   wait_forwarding(pid, master, status);
+  log_debug("run %s: exited with %d", id, *status);
   if (!o->keep)
     return rt_delete(ctx, id, true, err);
   return 0;

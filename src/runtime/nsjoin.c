@@ -14,6 +14,10 @@
  *   exits it is re-parented to P, the nearest subreaper, so P can wait for it, and
  *   when P exits, to P's own subreaper (a shim) — the runc create/start contract.
  *
+ * Fast path: with nothing to join and no user or time namespace (docker's common
+ * case), one clone() with the CLONE_NEW* flags makes C2 directly as P's child,
+ * saving a fork and an exit (about a millisecond each on a VM).
+ *
  * The cgroup namespace is unshared later, by C2, once P has put it in its cgroup,
  * so the namespace's root is the container's own cgroup.
  */
@@ -24,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "runtime-internal.h"
@@ -252,6 +257,27 @@ static int parent_collect(struct rt_init_args *a, pid_t c1, int parent_fd, pid_t
   return r;
 }
 
+static bool plan_is_simple(const struct ns_plan *plan) {
+  for (int t = 0; t < OCI_NS_TYPES; t++)
+    if (plan->join_fd[t] >= 0)
+      return false;
+  return !plan->new_user && !plan->new_time;
+}
+
+/* clone(2) without a new stack behaves like fork() with namespace flags. */
+static int spawn_direct(struct rt_init_args *a, const struct ns_plan *plan, pid_t *pid, int parent_fd,
+                        struct berr **err) {
+  long c2 = syscall(SYS_clone, (unsigned long)plan->create_flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (c2 < 0)
+    return berr_sys(err, errno, "create namespaces (flags 0x%x)", plan->create_flags);
+  if (c2 == 0) {
+    close(parent_fd);
+    rt_init_main(a);
+  }
+  *pid = (pid_t)c2;
+  return 0;
+}
+
 int rt_spawn(struct rt_init_args *a, pid_t *pid, int parent_fd, struct berr **err) {
   struct ns_plan plan;
   for (int t = 0; t < OCI_NS_TYPES; t++)
@@ -263,6 +289,8 @@ int rt_spawn(struct rt_init_args *a, pid_t *pid, int parent_fd, struct berr **er
     plan_close(&plan);
     return r;
   }
+  if (!a->is_exec && plan_is_simple(&plan))
+    return spawn_direct(a, &plan, pid, parent_fd, err);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
     plan_close(&plan);
     return berr_sys(err, errno, "become child subreaper");

@@ -161,6 +161,7 @@ int rt_finalize_and_exec(struct rt_init_args *a, const char *exe, struct berr **
     return r;
   /* nothing of ours may leak into the container: fds from 3 + preserve_fds on close at exec */
   syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  log_debug("init: execve %s", exe);
   execve(exe, p->args, env);
   return berr_sys(err, errno, "exec %s", exe);
 }
@@ -215,14 +216,17 @@ static int setup_container(struct rt_init_args *a, pid_t host_pid, char **exe, s
     return r;
   if ((r = set_hostname(spec, err)) < 0)
     return r;
+  log_debug("init: namespaces done");
   if ((r = rt_rootfs_prepare(spec, a->rootfs, a->cgroup, err)) < 0)
     return r;
+  log_debug("init: mounts done");
   if ((r = hook_state_run(a, OCI_HOOK_CREATE_CONTAINER, host_pid, "creating", err)) < 0)
     return r;
   if ((r = rt_rootfs_pivot(spec, a->rootfs, a->no_pivot, err)) < 0)
     return r;
   if ((r = rt_rootfs_finish(spec, err)) < 0)
     return r;
+  log_debug("init: pivot, masks and read-only paths done");
   if (a->process->terminal && (r = rt_console_setup(a->console_fd, a->process, err)) < 0)
     return r;
   closep(&a->console_fd);
@@ -274,6 +278,7 @@ __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
   closep(&a->sync_fd);
   if (wait_for_start(a->fifo_fd, &err) < 0)
     init_fail(a, err);
+  log_debug("init: started");
   if (hook_state_run(a, OCI_HOOK_START_CONTAINER, host_pid, "running", &err) < 0)
     init_fail(a, err);
   rt_finalize_and_exec(a, exe, &err);
