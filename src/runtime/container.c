@@ -211,13 +211,17 @@ static int start_init(struct create_job *j, struct berr **err) {
   struct rt_sync_msg m;
   if ((r = cgroup_add_pid(j->st->cgroup, j->pid, err)) < 0 || (r = set_oom_score(j->spec->process, j->pid, err)) < 0)
     return r;
-  if (rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL) < 0)
+  /* the init stops once more for prestart/createRuntime hooks only if there are any */
+  bool hooks = j->spec->hooks.n[OCI_HOOK_PRESTART] || j->spec->hooks.n[OCI_HOOK_CREATE_RUNTIME];
+  if (rt_sync_send(j->sync_parent, SYNC_GO, j->pid, hooks ? SYNC_TEXT_HOOKS : NULL) < 0)
     return berr_set(err, EPIPE, "container init exited early");
-  if ((r = rt_sync_expect(j->sync_parent, SYNC_HOOKS, &m, err)) < 0)
-    return r;
-  if ((r = run_runtime_hooks(j, err)) < 0)
-    return r;
-  rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL);
+  if (hooks) {
+    if ((r = rt_sync_expect(j->sync_parent, SYNC_HOOKS, &m, err)) < 0)
+      return r;
+    if ((r = run_runtime_hooks(j, err)) < 0)
+      return r;
+    rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL);
+  }
   return rt_sync_expect(j->sync_parent, SYNC_READY, &m, err);
 }
 
@@ -287,22 +291,25 @@ static int do_create(struct create_job *j, struct berr **err) {
 
 /* console_fd: an already connected console channel (run's own pty), or -1 (taken over). */
 int rt_create_internal(struct rt_context *ctx, const char *id, const struct rt_create_opts *o, int console_fd,
-                       pid_t *pid, struct berr **err) {
+                       struct rt_state **st_out, struct oci_spec **spec_out, struct berr **err) {
   struct create_job j = {.ctx = ctx, .id = id, .o = o, .fifo_fd = -1, .console_fd = console_fd,
                          .sync_parent = -1, .sync_child = -1};
   int r = do_create(&j, err);
   if (r < 0) {
     create_undo(&j);
     berr_wrap(err, "create %s", id);
-  } else if (pid) {
-    *pid = j.pid;
+  } else {
+    if (st_out)
+      *st_out = steal_ptr(j.st);
+    if (spec_out)
+      *spec_out = steal_ptr(j.spec);
   }
   create_job_free(&j);
   return r;
 }
 
 int rt_create(struct rt_context *ctx, const char *id, const struct rt_create_opts *o, struct berr **err) {
-  return rt_create_internal(ctx, id, o, -1, NULL, err);
+  return rt_create_internal(ctx, id, o, -1, NULL, NULL, err);
 }
 
 /* ---- start / state / kill ---- */
@@ -329,11 +336,8 @@ static void wait_fifo_unread(const char *fifo, pid_t pid) {
   }
 }
 
-int rt_start(struct rt_context *ctx, const char *id, struct berr **err) {
-  _cleanup_state_ struct rt_state *st = NULL;
-  int r = rt_state_load(ctx, id, &st, err);
-  if (r < 0)
-    return r;
+int rt_start_loaded(struct rt_state *st, const struct oci_spec *spec, struct berr **err) {
+  const char *id = st->id;
   enum rt_status s = rt_state_status(st);
   if (s == RT_STOPPED)
     return berr_set(err, EINVAL, "cannot start a container that has stopped");
@@ -345,11 +349,6 @@ int rt_start(struct rt_context *ctx, const char *id, struct berr **err) {
     return berr_sys(err, errno, "start %s: open %s", id, fifo);
   if (write(fd, "0", 1) != 1)
     return berr_sys(err, errno, "start %s: write %s", id, fifo);
-  _cleanup_spec_ struct oci_spec *spec = NULL;
-  if (spec_of(st, &spec, err) < 0) {
-    unlink(fifo);
-    return berr_wrap(err, "start %s", id);
-  }
   /* poststart hooks run after the user's process has started (runtime.md): wait
    * for the init's execve, which closes its end of the fifo */
   if (spec->hooks.n[OCI_HOOK_POSTSTART])
@@ -362,6 +361,15 @@ int rt_start(struct rt_context *ctx, const char *id, struct berr **err) {
       log_warn("start %s: %s", id, herr->msg); /* spec: poststart failures only warn */
   }
   return 0;
+}
+
+int rt_start(struct rt_context *ctx, const char *id, struct berr **err) {
+  _cleanup_state_ struct rt_state *st = NULL;
+  _cleanup_spec_ struct oci_spec *spec = NULL;
+  int r = rt_state_load(ctx, id, &st, err);
+  if (r == 0 && (r = spec_of(st, &spec, err)) < 0)
+    berr_wrap(err, "start %s", id);
+  return r < 0 ? r : rt_start_loaded(st, spec, err);
 }
 
 int rt_state(struct rt_context *ctx, const char *id, json_t **out, struct berr **err) {
@@ -389,7 +397,7 @@ int rt_kill(struct rt_context *ctx, const char *id, int sig, bool all, struct be
 
 /* ---- delete ---- */
 
-static int destroy(struct rt_state *st, struct berr **err) {
+static int destroy(struct rt_state *st, const struct oci_spec *known, struct berr **err) {
   if (st->cgroup) {
     /* stray exec'd processes (a container without its own pid ns) — freezing to
      * kill them costs milliseconds, so only when there are any */
@@ -404,8 +412,11 @@ static int destroy(struct rt_state *st, struct berr **err) {
   int r = rm_rf(st->dir, err);
   if (r < 0)
     return berr_wrap(err, "delete %s", st->id);
-  _cleanup_spec_ struct oci_spec *spec = NULL;
-  if (spec_of(st, &spec, NULL) == 0 && spec->hooks.n[OCI_HOOK_POSTSTOP]) {
+  _cleanup_spec_ struct oci_spec *parsed = NULL;
+  const struct oci_spec *spec = known;
+  if (!spec && spec_of(st, &parsed, NULL) == 0)
+    spec = parsed;
+  if (spec && spec->hooks.n[OCI_HOOK_POSTSTOP]) {
     _cleanup_json_ json_t *state = rt_state_json(st, RT_STOPPED);
     _cleanup_berr_ struct berr *herr = NULL;
     if (rt_hooks_run(spec, OCI_HOOK_POSTSTOP, state, &herr) < 0)
@@ -414,11 +425,8 @@ static int destroy(struct rt_state *st, struct berr **err) {
   return 0;
 }
 
-int rt_delete(struct rt_context *ctx, const char *id, bool force, struct berr **err) {
-  _cleanup_state_ struct rt_state *st = NULL;
-  int r = rt_state_load(ctx, id, &st, err);
-  if (r < 0)
-    return r;
+int rt_delete_loaded(struct rt_state *st, const struct oci_spec *spec, bool force, struct berr **err) {
+  const char *id = st->id;
   enum rt_status s = rt_state_status(st);
   if ((s == RT_RUNNING || s == RT_PAUSED) && !force)
     return berr_set(err, EBUSY, "cannot delete container %s that is not stopped: %s", id, rt_status_names[s]);
@@ -430,7 +438,13 @@ int rt_delete(struct rt_context *ctx, const char *id, bool force, struct berr **
       cgroup_freeze(st->cgroup, false, NULL);
     wait_gone(st->pid, 10000);
   }
-  return destroy(st, err);
+  return destroy(st, spec, err);
+}
+
+int rt_delete(struct rt_context *ctx, const char *id, bool force, struct berr **err) {
+  _cleanup_state_ struct rt_state *st = NULL;
+  int r = rt_state_load(ctx, id, &st, err);
+  return r < 0 ? r : rt_delete_loaded(st, NULL, force, err);
 }
 
 /* ---- pause / resume / update / ps / list ---- */

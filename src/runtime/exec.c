@@ -134,19 +134,19 @@ int rt_run(struct rt_context *ctx, const char *id, const struct rt_create_opts *
   /* the terminal flag is in the config; create reads it, we only prepare the channel */
   if (!o->detach && !o->console_socket && own_console(&ours, &theirs, err) < 0)
     return -EIO;
-  pid_t pid = 0;
-  int r = rt_create_internal(ctx, id, o, theirs, &pid, err);
+  /* one state and spec for the whole run: create, start and delete share them */
+  _cleanup_state_ struct rt_state *st = NULL;
+  _cleanup_spec_ struct oci_spec *spec = NULL;
+  int r = rt_create_internal(ctx, id, o, theirs, &st, &spec, err);
   if (r < 0)
     return r;
-  _cleanup_state_ struct rt_state *st = NULL;
-  bool tty = rt_state_load(ctx, id, &st, NULL) == 0 && json_is_true(json_object_get(
-                 json_object_get(st->config, "process"), "terminal"));
-  if (tty && ours >= 0 && (r = rt_recv_fd(ours, &master, err)) < 0) {
-    rt_delete(ctx, id, true, NULL);
+  pid_t pid = st->pid;
+  if (spec->process->terminal && ours >= 0 && (r = rt_recv_fd(ours, &master, err)) < 0) {
+    rt_delete_loaded(st, spec, true, NULL);
     return r;
   }
-  if ((r = rt_start(ctx, id, err)) < 0) {
-    rt_delete(ctx, id, true, NULL);
+  if ((r = rt_start_loaded(st, spec, err)) < 0) {
+    rt_delete_loaded(st, spec, true, NULL);
     return r;
   }
   if (o->detach) {
@@ -157,7 +157,7 @@ int rt_run(struct rt_context *ctx, const char *id, const struct rt_create_opts *
   wait_forwarding(pid, master, status);
   log_debug("run %s: exited with %d", id, *status);
   if (!o->keep)
-    return rt_delete(ctx, id, true, err);
+    return rt_delete_loaded(st, spec, true, err);
   return 0;
 }
 

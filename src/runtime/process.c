@@ -269,7 +269,8 @@ __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
     if (rt_finalize_and_exec(a, exe, &err) < 0)
       init_fail(a, err);
   }
-  if (rt_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0 || rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0)
+  if (strcmp(m.text, SYNC_TEXT_HOOKS) == 0 &&
+      (rt_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0 || rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0))
     init_fail(a, err);
   if (setup_container(a, host_pid, &exe, &err) < 0)
     init_fail(a, err);

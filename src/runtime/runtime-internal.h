@@ -55,6 +55,8 @@ enum rt_sync_type {
   SYNC_READY,     /* init -> parent: set up, waiting for start */
   SYNC_ERROR,     /* child -> parent: text is the error */
 };
+/* text of the first SYNC_GO when the parent has prestart/createRuntime hooks to run */
+#define SYNC_TEXT_HOOKS "hooks"
 struct rt_sync_msg {
   int type;
   int value;
@@ -104,9 +106,12 @@ int rt_rootfs_finish(const struct oci_spec *spec, struct berr **err);
 /* ---- container.c ---- */
 
 /* create with an already connected console channel (taken over; -1 for none);
- * *pid (optional) gets the init's pid. */
+ * on success *st_out and *spec_out (both optional) get the new state and spec. */
 int rt_create_internal(struct rt_context *ctx, const char *id, const struct rt_create_opts *o, int console_fd,
-                       pid_t *pid, struct berr **err);
+                       struct rt_state **st_out, struct oci_spec **spec_out, struct berr **err);
+/* start / delete a container whose state (and spec, optional for delete) are loaded. */
+int rt_start_loaded(struct rt_state *st, const struct oci_spec *spec, struct berr **err);
+int rt_delete_loaded(struct rt_state *st, const struct oci_spec *spec, bool force, struct berr **err);
 
 /* ---- hooks.c ---- */
 
