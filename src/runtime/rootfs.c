@@ -91,11 +91,38 @@ enum leaf_kind { LEAF_DIR, LEAF_FILE };
 
 /* Open (O_PATH) `path` inside root_fd, creating missing directories, and the last
  * component as `leaf` when missing. Caller closes the returned fd. */
+/* Create `name` in the directory dfd as a directory or an empty file; EEXIST is fine. */
+static int create_leaf(int dfd, const char *name, enum leaf_kind kind) {
+  if (kind == LEAF_DIR)
+    return mkdirat(dfd, name, 0755) < 0 && errno != EEXIST ? -errno : 0;
+  int f = openat(dfd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (f < 0)
+    return errno == EEXIST ? 0 : -errno;
+  close(f);
+  return 0;
+}
+
+/* Open (O_PATH) `path` inside root_fd, creating missing directories, and the last
+ * component as `leaf` when missing. Caller closes the returned fd. */
 static int resolve_create(int root_fd, const char *path, enum leaf_kind leaf, const char *what, struct berr **err) {
   bool escapes = false;
   _cleanup_free_ char *clean = path_clean(path, &escapes);
   if (escapes)
     return berr_set(err, EINVAL, "%s: %s escapes the container root", what, path);
+  /* common cases first: it exists, or only its last component is missing;
+   * walk component by component only when more is missing */
+  int fd = openat_in_root(root_fd, clean, O_PATH);
+  if (fd >= 0)
+    return fd;
+  char *slash = strrchr(clean, '/');
+  if (fd == -ENOENT && slash && slash != clean) {
+    *slash = '\0';
+    _cleanup_close_ int parent = openat_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
+    *slash = '/';
+    if (parent >= 0 && create_leaf(parent, slash + 1, leaf) == 0 &&
+        (fd = openat_in_root(root_fd, clean, O_PATH)) >= 0)
+      return fd;
+  }
   _cleanup_free_ char *prefix = xstrdup("");
   _cleanup_close_ int cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
   char *save = NULL;
@@ -105,15 +132,11 @@ static int resolve_create(int root_fd, const char *path, enum leaf_kind leaf, co
     char *joined = xasprintf("%s/%s", prefix, comp);
     free(prefix);
     prefix = joined;
-    int fd = openat_in_root(root_fd, prefix, O_PATH);
+    fd = openat_in_root(root_fd, prefix, O_PATH);
     if (fd == -ENOENT) {
-      int r = (next || leaf == LEAF_DIR) ? mkdirat(cur, comp, 0755) : 0;
-      if (!next && leaf == LEAF_FILE) {
-        int f = openat(cur, comp, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-        r = f < 0 ? -1 : close(f);
-      }
-      if (r < 0 && errno != EEXIST)
-        return berr_sys(err, errno, "%s: create %s in the rootfs", what, prefix);
+      int r = create_leaf(cur, comp, next ? LEAF_DIR : leaf);
+      if (r < 0)
+        return berr_sys(err, -r, "%s: create %s in the rootfs", what, prefix);
       fd = openat_in_root(root_fd, prefix, O_PATH);
     }
     if (fd < 0)
