@@ -178,6 +178,24 @@ static int run_runtime_hooks(struct create_job *j, struct berr **err) {
   return r;
 }
 
+static int join_cgroup(struct create_job *j, struct berr **err) {
+  int r = cgroup_add_pid(j->st->cgroup, j->pid, err);
+  return r < 0 ? r : set_oom_score(j->spec->process, j->pid, err);
+}
+
+/* Moving a process between cgroups can cost an RCU grace period (~1.5 ms on v1).
+ * The init's mounts do not need the cgroup, so the two can overlap, the init
+ * waiting for the join before it reports ready and before it unshares its cgroup
+ * namespace. Not when a hook could see the order, nor when a cgroup2 mount must be
+ * made inside the new cgroup namespace during the mounts. */
+static bool join_cgroup_later(const struct create_job *j) {
+  for (int k = 0; k < OCI_HOOK_KINDS; k++)
+    if (k != OCI_HOOK_POSTSTART && k != OCI_HOOK_POSTSTOP && j->spec->hooks.n[k])
+      return false;
+  const struct oci_namespace *cgns = oci_spec_namespace(j->spec, OCI_NS_CGROUP);
+  return !(j->st->cgroup->mode == CGROUP_MODE_V2 && cgns && !cgns->path);
+}
+
 static int start_init(struct create_job *j, struct berr **err) {
   int sp[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -209,16 +227,22 @@ static int start_init(struct create_job *j, struct berr **err) {
   if (r < 0)
     return r;
   struct rt_sync_msg m;
-  if ((r = cgroup_add_pid(j->st->cgroup, j->pid, err)) < 0 || (r = set_oom_score(j->spec->process, j->pid, err)) < 0)
-    return r;
   /* the init stops once more for prestart/createRuntime hooks only if there are any */
   bool hooks = j->spec->hooks.n[OCI_HOOK_PRESTART] || j->spec->hooks.n[OCI_HOOK_CREATE_RUNTIME];
-  if (rt_sync_send(j->sync_parent, SYNC_GO, j->pid, hooks ? SYNC_TEXT_HOOKS : NULL) < 0)
+  bool later = join_cgroup_later(j);
+  if (!later && (r = join_cgroup(j, err)) < 0)
+    return r;
+  if (rt_sync_send(j->sync_parent, SYNC_GO, j->pid, hooks ? SYNC_TEXT_HOOKS : later ? SYNC_TEXT_JOIN_LATER : NULL) < 0)
     return berr_set(err, EPIPE, "container init exited early");
   if (hooks) {
     if ((r = rt_sync_expect(j->sync_parent, SYNC_HOOKS, &m, err)) < 0)
       return r;
     if ((r = run_runtime_hooks(j, err)) < 0)
+      return r;
+    rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL);
+  }
+  if (later) {
+    if ((r = join_cgroup(j, err)) < 0)
       return r;
     rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL);
   }

@@ -242,6 +242,13 @@ static bool new_cgroup_ns(const struct oci_spec *spec) {
   return ns && !ns->path;
 }
 
+/* After the join, so the namespace's root is the container's own cgroup. */
+static int unshare_cgroup_ns(struct rt_init_args *a, struct berr **err) {
+  if (new_cgroup_ns(a->spec) && unshare(CLONE_NEWCGROUP) < 0)
+    return berr_sys(err, errno, "create cgroup namespace");
+  return 0;
+}
+
 __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
   struct berr *err = NULL;
   struct rt_sync_msg m;
@@ -250,10 +257,9 @@ __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
   if (rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0)
     init_fail(a, err);
   pid_t host_pid = (pid_t)m.value;
-  if (!a->is_exec && new_cgroup_ns(a->spec) && unshare(CLONE_NEWCGROUP) < 0) {
-    berr_sys(&err, errno, "create cgroup namespace");
+  bool join_later = strcmp(m.text, SYNC_TEXT_JOIN_LATER) == 0;
+  if (!a->is_exec && !join_later && unshare_cgroup_ns(a, &err) < 0)
     init_fail(a, err);
-  }
   if (!a->is_exec || a->process->terminal)
     setsid(); /* a new session: needed to take the pty as controlling terminal */
   _cleanup_free_ char *exe = NULL;
@@ -273,6 +279,8 @@ __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
       (rt_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0 || rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0))
     init_fail(a, err);
   if (setup_container(a, host_pid, &exe, &err) < 0)
+    init_fail(a, err);
+  if (join_later && (rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0 || unshare_cgroup_ns(a, &err) < 0))
     init_fail(a, err);
   /* from here the runtime exits: nobody to report to */
   rt_sync_send(a->sync_fd, SYNC_READY, 0, NULL);

@@ -57,6 +57,8 @@ enum rt_sync_type {
 };
 /* text of the first SYNC_GO when the parent has prestart/createRuntime hooks to run */
 #define SYNC_TEXT_HOOKS "hooks"
+/* ... when it joins the init to its cgroup while the init mounts; a SYNC_GO follows */
+#define SYNC_TEXT_JOIN_LATER "join-later"
 struct rt_sync_msg {
   int type;
   int value;
