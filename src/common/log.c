@@ -72,7 +72,7 @@ void log_msg(enum log_level level, const char *fmt, ...) {
     /* --debug: monotonic milliseconds, to see where a run spends its time */
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    dprintf(2, "[%ld.%03ld %d] %s\n", (long)(ts.tv_sec % 1000), ts.tv_nsec / 1000000 , (int)getpid(), msg);
+    dprintf(2, "[%ld.%06ld %d] %s\n", (long)(ts.tv_sec % 1000), ts.tv_nsec / 1000, (int)getpid(), msg);
   } else {
     dprintf(2, "%s\n", msg);
   }

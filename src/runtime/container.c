@@ -288,7 +288,10 @@ static int do_create(struct create_job *j, struct berr **err) {
   int r;
   if (!rt_valid_id(j->id))
     return berr_set(err, EINVAL, "invalid container id format: %s", j->id);
-  if ((r = load_bundle(j, err)) < 0 || (r = validate_spec(j, err)) < 0 || (r = make_state_dir(j, err)) < 0)
+  if ((r = load_bundle(j, err)) < 0)
+    return r;
+  log_debug("create %s: config parsed", j->id);
+  if ((r = validate_spec(j, err)) < 0 || (r = make_state_dir(j, err)) < 0)
     return r;
   log_debug("create %s: config loaded, state dir made", j->id);
   add_default_device_rules(j->spec);
@@ -310,6 +313,7 @@ static int do_create(struct create_job *j, struct berr **err) {
   j->st->start_time = rt_proc_start_time(j->pid, NULL);
   if ((r = rt_state_save(j->st, err)) < 0)
     return r;
+  log_debug("create %s: state saved", j->id);
   return write_pid_file(j->o->pid_file, j->pid, err);
 }
 
@@ -362,7 +366,9 @@ static void wait_fifo_unread(const char *fifo, pid_t pid) {
 
 int rt_start_loaded(struct rt_state *st, const struct oci_spec *spec, struct berr **err) {
   const char *id = st->id;
+  log_debug("start %s", id);
   enum rt_status s = rt_state_status(st);
+  log_debug("start %s: status %s", id, rt_status_names[s]);
   if (s == RT_STOPPED)
     return berr_set(err, EINVAL, "cannot start a container that has stopped");
   if (s != RT_CREATED)
@@ -429,7 +435,9 @@ static int destroy(struct rt_state *st, const struct oci_spec *known, struct ber
     size_t n = 0;
     if (cgroup_pids(st->cgroup, &pids, &n, NULL) == 0 && n > 0)
       cgroup_kill_all(st->cgroup, SIGKILL, NULL);
+    log_debug("delete %s: cgroup empty", st->id);
     int r = cgroup_destroy(st->cgroup, err);
+    log_debug("delete %s: cgroup removed", st->id);
     if (r < 0)
       return berr_wrap(err, "delete %s", st->id);
   }

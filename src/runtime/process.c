@@ -212,6 +212,7 @@ static int wait_for_start(int fifo_fd, struct berr **err) {
 static int setup_container(struct rt_init_args *a, pid_t host_pid, char **exe, struct berr **err) {
   const struct oci_spec *spec = a->spec;
   int r;
+  log_debug("init: setup");
   if ((r = join_session_keyring(a->no_new_keyring, err)) < 0)
     return r;
   if ((r = set_hostname(spec, err)) < 0)

@@ -463,8 +463,11 @@ static int make_parent_private(const char *rootfs, struct berr **err) {
   char line[4096], best[4096] = "/";
   size_t best_len = 1;
   while (fgets(line, sizeof line, f)) {
-    char mp[4096];
-    if (sscanf(line, "%*d %*d %*s %*s %4095s", mp) != 1)
+    /* field 5 is the mount point (no sscanf: see state.c) */
+    char *save = NULL, *mp = strtok_r(line, " ", &save);
+    for (int field = 1; mp && field < 5; field++)
+      mp = strtok_r(NULL, " ", &save);
+    if (!mp)
       continue;
     size_t l = strlen(mp);
     if (l > best_len && strncmp(parent, mp, l) == 0 && (parent[l] == '/' || parent[l] == '\0')) {

@@ -53,12 +53,18 @@ unsigned long long rt_proc_start_time(pid_t pid, bool *zombie) {
   char *p = strrchr(buf, ')');
   if (!p)
     return 0;
-  char state = 0;
-  unsigned long long start = 0;
-  /* fields 3 .. 22: state, then 18 numbers, then starttime */
-  if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
-             &start) != 2)
+  /* fields 3 .. 22 after it: state, then 18 numbers, then starttime. Split by hand:
+   * sscanf would pull glibc's whole scanf engine into the static binary. */
+  const char *f = p + 2;
+  char state = *f;
+  for (int field = 3; field < 22 && f; field++) {
+    f = strchr(f, ' ');
+    if (f)
+      f++;
+  }
+  if (!f)
     return 0;
+  unsigned long long start = strtoull(f, NULL, 10);
   if (zombie)
     *zombie = state == 'Z' || state == 'X';
   return start;
