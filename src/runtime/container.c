@@ -242,8 +242,10 @@ static int start_init(struct create_job *j, struct berr **err) {
     rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL);
   }
   if (later) {
+    log_debug("create %s: joining cgroup", j->id);
     if ((r = join_cgroup(j, err)) < 0)
       return r;
+    log_debug("create %s: joined cgroup", j->id);
     rt_sync_send(j->sync_parent, SYNC_GO, j->pid, NULL);
   }
   return rt_sync_expect(j->sync_parent, SYNC_READY, &m, err);

@@ -255,8 +255,10 @@ __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
   struct rt_sync_msg m;
   /* No PDEATHSIG: our parent is the short-lived C1. If the runtime dies, our
    * sync socket reads EOF and we exit; on its errors it kills us by pid. */
+  log_debug("init: running");
   if (rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0)
     init_fail(a, err);
+  log_debug("init: go");
   pid_t host_pid = (pid_t)m.value;
   bool join_later = strcmp(m.text, SYNC_TEXT_JOIN_LATER) == 0;
   if (!a->is_exec && !join_later && unshare_cgroup_ns(a, &err) < 0)
