@@ -63,8 +63,9 @@ static void resize_from_stdin(int master) {
     ioctl(master, TIOCSWINSZ, &ws);
 }
 
-/* Wait for pid (our child), forwarding signals and relaying master <-> stdio. */
-static int wait_forwarding(pid_t pid, int master, int *status) {
+/* Wait for pid (our child), forwarding signals and relaying master <-> stdio;
+ * *status gets its exit status. */
+static void wait_forwarding(pid_t pid, int master, int *status) {
   sigset_t old;
   _cleanup_close_ int sfd = open_signalfd(&old);
   struct termios saved;
@@ -76,7 +77,7 @@ static int wait_forwarding(pid_t pid, int master, int *status) {
     resize_from_stdin(master);
   }
   bool in_open = master >= 0, out_open = master >= 0, done = false;
-  int rc = 0, st0;
+  int st0;
   /* a SIGCHLD that came before the signalfd existed is lost: check once by hand */
   if (waitpid(pid, &st0, WNOHANG) == pid) {
     *status = status_code(st0);
@@ -115,7 +116,6 @@ static int wait_forwarding(pid_t pid, int master, int *status) {
   if (raw)
     tcsetattr(0, TCSANOW, &saved);
   sigprocmask(SIG_SETMASK, &old, NULL);
-  return rc;
 }
 
 /* A private "console socket": we receive the pty master ourselves. */

@@ -122,11 +122,10 @@ static char **env_with_home(const struct oci_process *p) {
   char line[1024];
   _cleanup_free_ char *found = NULL;
   while (f && fgets(line, sizeof line, f)) {
-    char *fields[7] = {0}, *save = NULL, *s = line;
+    char *fields[7] = {0}, *s = line;
     int n = 0;
     for (char *tok; n < 7 && (tok = strsep(&s, ":")) != NULL;)
       fields[n++] = tok;
-    (void)save;
     if (n >= 6 && strtoul(fields[2], NULL, 10) == p->user.uid && *fields[5]) {
       found = xstrdup(fields[5]);
       break;
@@ -223,7 +222,7 @@ static int setup_container(struct rt_init_args *a, pid_t host_pid, char **exe, s
   log_debug("init: mounts done");
   if ((r = hook_state_run(a, OCI_HOOK_CREATE_CONTAINER, host_pid, "creating", err)) < 0)
     return r;
-  if ((r = rt_rootfs_pivot(spec, a->rootfs, a->no_pivot, err)) < 0)
+  if ((r = rt_rootfs_pivot(a->rootfs, a->no_pivot, err)) < 0)
     return r;
   if ((r = rt_rootfs_finish(spec, err)) < 0)
     return r;

@@ -499,7 +499,7 @@ int rt_rootfs_prepare(const struct oci_spec *spec, const char *rootfs, const str
   return create_devices(spec, root_fd, err);
 }
 
-int rt_rootfs_pivot(const struct oci_spec *spec, const char *rootfs, bool no_pivot, struct berr **err) {
+int rt_rootfs_pivot(const char *rootfs, bool no_pivot, struct berr **err) {
   if (chdir(rootfs) < 0)
     return berr_sys(err, errno, "chdir %s", rootfs);
   if (no_pivot) {
@@ -522,7 +522,6 @@ int rt_rootfs_pivot(const struct oci_spec *spec, const char *rootfs, bool no_piv
     return berr_sys(err, errno, "make old root rslave");
   if (umount2(".", MNT_DETACH) < 0)
     return berr_sys(err, errno, "detach old root");
-  (void)spec;
   return chdir("/") < 0 ? berr_sys(err, errno, "chdir /") : 0;
 }
 

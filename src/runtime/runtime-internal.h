@@ -102,7 +102,7 @@ int rt_finalize_and_exec(struct rt_init_args *a, const char *exe, struct berr **
 /* ---- rootfs.c ---- */
 
 int rt_rootfs_prepare(const struct oci_spec *spec, const char *rootfs, const struct cgroup *cg, struct berr **err);
-int rt_rootfs_pivot(const struct oci_spec *spec, const char *rootfs, bool no_pivot, struct berr **err);
+int rt_rootfs_pivot(const char *rootfs, bool no_pivot, struct berr **err);
 int rt_rootfs_finish(const struct oci_spec *spec, struct berr **err);
 
 /* ---- container.c ---- */
