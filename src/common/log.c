@@ -69,7 +69,7 @@ void log_msg(enum log_level level, const char *fmt, ...) {
     _cleanup_free_ char *now = time_now_rfc3339();
     dprintf(logger.fd, "time=\"%s\" level=%s msg=\"%s\"\n", now, level_names[level], msg);
   } else if (logger.max >= LOG_DEBUG) {
-    /* --debug: monotonic milliseconds, to see where a run spends its time */
+    /* --debug: monotonic seconds.microseconds and pid, to see where a run spends its time */
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     dprintf(2, "[%ld.%06ld %d] %s\n", (long)(ts.tv_sec % 1000), ts.tv_nsec / 1000, (int)getpid(), msg);

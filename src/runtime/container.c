@@ -220,12 +220,12 @@ static int start_init(struct create_job *j, struct berr **err) {
   if (chdir(j->bundle) < 0) /* relative bind-mount sources are relative to the bundle */
     return berr_sys(err, errno, "chdir %s", j->bundle);
   int r = rt_spawn(&a, &j->pid, j->sync_parent, err);
-  log_debug("create %s: init is pid %d", j->id, (int)j->pid);
   closep(&j->sync_child);
   closep(&j->fifo_fd);
   closep(&j->console_fd);
   if (r < 0)
     return r;
+  log_debug("create %s: init is pid %d", j->id, (int)j->pid);
   struct rt_sync_msg m;
   /* the init stops once more for prestart/createRuntime hooks only if there are any */
   bool hooks = j->spec->hooks.n[OCI_HOOK_PRESTART] || j->spec->hooks.n[OCI_HOOK_CREATE_RUNTIME];
@@ -368,7 +368,6 @@ static void wait_fifo_unread(const char *fifo, pid_t pid) {
 
 int rt_start_loaded(struct rt_state *st, const struct oci_spec *spec, struct berr **err) {
   const char *id = st->id;
-  log_debug("start %s", id);
   enum rt_status s = rt_state_status(st);
   log_debug("start %s: status %s", id, rt_status_names[s]);
   if (s == RT_STOPPED)
@@ -437,7 +436,6 @@ static int destroy(struct rt_state *st, const struct oci_spec *known, struct ber
     size_t n = 0;
     if (cgroup_pids(st->cgroup, &pids, &n, NULL) == 0 && n > 0)
       cgroup_kill_all(st->cgroup, SIGKILL, NULL);
-    log_debug("delete %s: cgroup empty", st->id);
     int r = cgroup_destroy(st->cgroup, err);
     log_debug("delete %s: cgroup removed", st->id);
     if (r < 0)

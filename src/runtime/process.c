@@ -211,7 +211,6 @@ static int wait_for_start(int fifo_fd, struct berr **err) {
 static int setup_container(struct rt_init_args *a, pid_t host_pid, char **exe, struct berr **err) {
   const struct oci_spec *spec = a->spec;
   int r;
-  log_debug("init: setup");
   if ((r = join_session_keyring(a->no_new_keyring, err)) < 0)
     return r;
   if ((r = set_hostname(spec, err)) < 0)
@@ -254,7 +253,6 @@ __attribute__((noreturn)) void rt_init_main(struct rt_init_args *a) {
   struct rt_sync_msg m;
   /* No PDEATHSIG: our parent is the short-lived C1. If the runtime dies, our
    * sync socket reads EOF and we exit; on its errors it kills us by pid. */
-  log_debug("init: running");
   if (rt_sync_expect(a->sync_fd, SYNC_GO, &m, &err) < 0)
     init_fail(a, err);
   log_debug("init: go");

@@ -41,7 +41,7 @@ static int openat_in_root_slow(int root_fd, const char *rel, int flags) {
     if (*p == '\0')
       break;
     char *slash = strchr(p, '/');
-    _cleanup_free_ char *comp = slash ? strndup(p, (size_t)(slash - p)) : xstrdup(p);
+    _cleanup_free_ char *comp = slash ? xasprintf("%.*s", (int)(slash - p), p) : xstrdup(p);
     _cleanup_free_ char *rest = xstrdup(slash ? slash : "");
     free(todo);
     todo = steal_ptr(rest);
