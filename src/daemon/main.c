@@ -1,4 +1,4 @@
-/* berthd: placeholder main until its issue lands (see docs/architecture.md). */
+/* berthd: placeholder main until the daemon core lands. */
 #include <stdio.h>
 int main(void) {
   fprintf(stderr, "berthd: not implemented yet\n");

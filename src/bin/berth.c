@@ -1,6 +1,0 @@
-/* berth: placeholder main until its issue lands (see docs/architecture.md). */
-#include <stdio.h>
-int main(void) {
-  fprintf(stderr, "berth: not implemented yet\n");
-  return 1;
-}

@@ -1,0 +1,5 @@
+#include <stdio.h>
+int main(void) {
+  fprintf(stderr, "not implemented yet\n");
+  return 1;
+}

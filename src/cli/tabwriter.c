@@ -1,0 +1,1 @@
+/* tabwriter.c: placeholder */

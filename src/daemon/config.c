@@ -1,0 +1,2 @@
+/* config.c: placeholder */
+#include "daemon/daemon.h"

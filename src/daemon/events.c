@@ -1,0 +1,2 @@
+/* events.c: placeholder */
+#include "daemon/daemon.h"

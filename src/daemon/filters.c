@@ -1,0 +1,2 @@
+/* filters.c: placeholder */
+#include "daemon/daemon.h"

@@ -1,0 +1,130 @@
+/*
+ * store.h — berth's local storage of images and container filesystems.
+ *
+ *   references   Docker's image reference grammar and normalisation
+ *                ("busybox" → docker.io/library/busybox:latest)
+ *   content      sha256-addressed blobs, verified while written
+ *   images       manifests, configs, tags and digests; load from docker-archive
+ *                and OCI layout tars
+ *   layers       tar (gzip / zstd / plain) ⇄ overlay diff directories, with
+ *                whiteouts converted; shared between images (by chain ID)
+ *   snapshots    a container's writable layer and its overlay mount
+ *   db           SQLite (WAL) helpers: the store's tables and the daemon's
+ *
+ * On disk, under the data root:
+ *   store.db             SQLite: images, tags, layers (with reference counts)
+ *   blobs/sha256/<hex>   content (manifests, configs, compressed layers)
+ *   layers/<chainhex>/   diff/ (the layer's files), meta (diff id, size, parent)
+ *   containers/<id>/fs/  upper/, work/, merged/ (the mount point)
+ *
+ * Thread safety: every function may be called from several threads at once
+ * (the store serialises writers internally).
+ */
+#ifndef BERTH_STORE_H
+#define BERTH_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "common/common.h"
+
+/* ---------- metadata DB (SQLite, WAL) ---------- */
+
+struct db;
+/* Open (create) the DB file with journal_mode=WAL, synchronous=NORMAL,
+ * foreign keys on, a busy timeout; `schema` (SQL, may be NULL) runs once. */
+int db_open(const char *path, const char *schema, struct db **out, struct berr **err);
+void db_close(struct db *db);
+sqlite3 *db_handle(struct db *db);
+/* Run SQL with no result rows; the error names the statement's purpose. */
+int db_exec(struct db *db, const char *sql, struct berr **err);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK with a process-wide lock per db. */
+int db_begin(struct db *db, struct berr **err);
+int db_commit(struct db *db, struct berr **err);
+void db_rollback(struct db *db);
+
+/* ---------- references ---------- */
+
+struct image_ref {
+  char *domain; /* "docker.io", "localhost:5000" */
+  char *path;   /* "library/busybox", "team/app" */
+  char *tag;    /* "latest" (default when there is no digest), or NULL */
+  char *digest; /* "sha256:…" or NULL */
+};
+/* Parse and normalise as Docker does; an invalid reference gives -EINVAL and
+ * Docker's message ("invalid reference format: repository name must be
+ * lowercase"). Fields are malloc'd; free with image_ref_free. */
+int image_ref_parse(const char *s, struct image_ref *out, struct berr **err);
+void image_ref_free(struct image_ref *r);
+/* "busybox:latest", "localhost:5000/app:1", "busybox@sha256:…" (caller frees) */
+char *image_ref_familiar(const struct image_ref *r);
+/* "docker.io/library/busybox:latest" (caller frees) */
+char *image_ref_string(const struct image_ref *r);
+
+/* ---------- the store ---------- */
+
+struct store;
+/* Open the store under data_root (creates the layout on first use). */
+int store_open(const char *data_root, struct store **out, struct berr **err);
+void store_close(struct store *s);
+
+/* An image as the daemon sees it. All fields owned by the struct. */
+struct image {
+  char *id;           /* "sha256:<hex of config>" */
+  json_t *config;     /* the image config JSON (architecture, os, config, rootfs, history…) */
+  char **repo_tags;   /* familiar names: "busybox:latest" (NULL-terminated, may be empty) */
+  char **repo_digests;/* "busybox@sha256:…" */
+  char **diff_ids;    /* the layers, bottom first */
+  int64_t created;    /* seconds since the epoch (config "created") */
+  int64_t size;       /* sum of the layers' unpacked sizes */
+  char *parent;       /* "" unless built locally */
+};
+void image_free(struct image *img);
+
+/* Find by name (reference, normalised), full or short (>= 1 hex char, unique)
+ * ID, with or without "sha256:". -ENOENT: "No such image: NAME". */
+int store_image_get(struct store *s, const char *name, struct image **out, struct berr **err);
+/* Every image. *out is an array of *n images (caller frees each and the array). */
+int store_image_list(struct store *s, struct image ***out, size_t *n, struct berr **err);
+/* Tag an image (`target` as in image_ref_parse). */
+int store_image_tag(struct store *s, const char *image_id, const char *target, struct berr **err);
+
+/* Result lines of a remove, in Docker's order: {"Untagged": "busybox:latest"}
+ * then {"Deleted": "sha256:…"} (a JSON array the caller decrefs). `in_use(id,
+ * ctx)` says whether a container uses the image (then: -EBUSY "conflict: unable
+ * to remove repository reference ... (must force) - container <id> is using
+ * its referenced image <id>" unless force). */
+typedef bool (*store_in_use_fn)(const char *image_id, void *ctx);
+int store_image_remove(struct store *s, const char *name, bool force, bool noprune,
+                       store_in_use_fn in_use, void *ctx, json_t **out, struct berr **err);
+
+/* Load a docker-archive or OCI-layout tar from `fd` (as `docker load`): every
+ * image in it is stored and tagged. progress(line, ctx) gets "Loaded image:
+ * busybox:latest" / "Loaded image ID: sha256:…" lines. Nothing of a failed load
+ * stays (its blobs may, as content-addressed cache). */
+int store_image_load(struct store *s, int fd, void (*progress)(const char *line, void *ctx),
+                     void *ctx, struct berr **err);
+
+/* ---------- container filesystems ---------- */
+
+/* Create the writable layer of container `cid` on top of image `image_id`
+ * (image_id NULL: an empty rootfs, for `scratch`). */
+int store_rw_create(struct store *s, const char *cid, const char *image_id, struct berr **err);
+/* Mount the container's rootfs (overlay of the image's layers and its writable
+ * layer; works with any number of layers) and return the mount point in *path
+ * (caller frees). Mounting an already mounted rootfs returns its path. */
+int store_rw_mount(struct store *s, const char *cid, char **path, struct berr **err);
+int store_rw_unmount(struct store *s, const char *cid, struct berr **err);
+/* Unmount if needed and delete the writable layer. Absent is not an error. */
+int store_rw_remove(struct store *s, const char *cid, struct berr **err);
+/* Docker's GraphDriver object for inspect: {"Name":"overlay2","Data":{...}}. */
+json_t *store_rw_graphdriver(struct store *s, const char *cid);
+/* Bytes in the writable layer (SizeRw), or -1 when unknown. */
+int64_t store_rw_size(struct store *s, const char *cid);
+/* Changes in the writable layer against the image, as Docker's
+ * /containers/{id}/changes array ([{"Path":"/a","Kind":0|1|2}]; 0 modified,
+ * 1 added, 2 deleted). */
+int store_rw_changes(struct store *s, const char *cid, json_t **out, struct berr **err);
+
+#endif
