@@ -48,6 +48,8 @@ struct daemon_config {
   char *tlscacert, *tlscert, *tlskey;
   char *shim_path;         /* berth-shim next to berthd unless --shim-path */
   char *runtime_path;      /* berth-runc next to berthd unless overridden */
+  char *cgroup_parent;     /* --cgroup-parent / cgroup-parent: containers go in
+                              <parent>/<id> (default "/berth"); tests set their own */
   char *bridge;            /* bridge (networking issue; "none" accepted) */
   bool iptables;           /* iptables (networking issue) */
 };

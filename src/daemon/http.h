@@ -59,14 +59,20 @@ struct http_req {
 typedef void (*http_handler)(struct http_req *r);
 
 /* A route: method and a pattern where "{}" matches one path segment
- * ("/containers/{}/json"); a pattern ending in "{*}" matches the rest of the
- * path, slashes included ("/images/{*}/json" is matched specially: see
- * http.c for image names with slashes). Tables end with {NULL}. */
+ * ("/containers/{}/json") and "{*}" one or more segments, slashes included, so
+ * that image names with slashes work: "/images/{*}/json" matches
+ * "/images/localhost:5000/a/b:1/json" with params[0] = "localhost:5000/a/b:1".
+ * Fixed segments may follow "{*}". Tables end with {NULL}. */
 struct http_route {
   const char *method;
   const char *pattern;
   http_handler fn;
+  unsigned flags; /* HTTP_ROUTE_* */
 };
+
+/* The handler reads the body itself with http_body_read (images/load,
+ * archive PUT, build: bodies too large to buffer); r->body stays NULL. */
+#define HTTP_ROUTE_STREAM_BODY 1u
 
 /* ---- request accessors ---- */
 
@@ -84,6 +90,10 @@ const char *http_header(const struct http_req *r, const char *name);
 /* Parse the body as JSON; an empty body gives an empty object. Malformed →
  * -EINVAL with Docker's message shape. Caller decrefs *out. */
 int http_body_json(const struct http_req *r, json_t **out, struct berr **err);
+
+/* Read the next bytes of a HTTP_ROUTE_STREAM_BODY request's body (chunked
+ * encoding decoded): bytes read, 0 at the end of the body, negative errno. */
+ssize_t http_body_read(struct http_req *r, void *buf, size_t len);
 
 /* ---- answers (each sends exactly one response) ---- */
 

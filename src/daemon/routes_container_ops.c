@@ -1,3 +1,3 @@
 /* placeholder */
 #include "daemon/daemon.h"
-const struct http_route routes_container_ops[] = {{NULL, NULL, NULL}};
+const struct http_route routes_container_ops[] = {{NULL}};
