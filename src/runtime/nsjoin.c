@@ -50,9 +50,24 @@ int rt_sync_send(int fd, int type, int value, const char *text) {
 
 int rt_sync_recv(int fd, struct rt_sync_msg *m, struct berr **err) {
   ssize_t r;
-  do
+  bool reset_seen = false;
+  for (;;) {
     r = recv(fd, m, sizeof *m, 0);
-  while (r < 0 && errno == EINTR);
+    if (r >= 0 || errno == EINTR) {
+      if (r >= 0)
+        break;
+      continue;
+    }
+    /* An AF_UNIX peer that exits with unread messages of ours in its queue
+     * (a SYNC_GO it never got to) sets ECONNRESET on our socket, and the
+     * kernel reports that error before the SYNC_ERROR the peer queued just
+     * before exiting. The error is reported once: read again for the message. */
+    if (errno == ECONNRESET && !reset_seen) {
+      reset_seen = true;
+      continue;
+    }
+    break;
+  }
   if (r < 0)
     return berr_sys(err, errno, "read from container init");
   if (r == 0)
