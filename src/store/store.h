@@ -61,6 +61,10 @@ void image_ref_free(struct image_ref *r);
 char *image_ref_familiar(const struct image_ref *r);
 /* "docker.io/library/busybox:latest" (caller frees) */
 char *image_ref_string(const struct image_ref *r);
+/* "busybox", "localhost:5000/app": the familiar name without tag or digest (caller frees) */
+char *image_ref_familiar_name(const struct image_ref *r);
+/* Docker's tag grammar: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} */
+bool image_ref_tag_valid(const char *tag);
 
 /* ---------- the store ---------- */
 
@@ -87,6 +91,12 @@ void image_free(struct image *img);
 int store_image_get(struct store *s, const char *name, struct image **out, struct berr **err);
 /* Every image. *out is an array of *n images (caller frees each and the array). */
 int store_image_list(struct store *s, struct image ***out, size_t *n, struct berr **err);
+/* The chain IDs of the image's layers, bottom first (caller frees, strv). */
+char **store_image_chain_ids(const struct image *img);
+/* Unpacked size of the image's layer `i` (0 = bottom); 0 when unknown. */
+int64_t store_image_layer_size(struct store *s, const struct image *img, size_t i);
+/* Seconds since the epoch of an RFC 3339 time (image configs' "created"); -1 if malformed. */
+int64_t store_parse_time(const char *rfc3339);
 /* Tag an image (`target` as in image_ref_parse). */
 int store_image_tag(struct store *s, const char *image_id, const char *target, struct berr **err);
 
@@ -105,6 +115,20 @@ int store_image_remove(struct store *s, const char *name, bool force, bool nopru
  * stays (its blobs may, as content-addressed cache). */
 int store_image_load(struct store *s, int fd, void (*progress)(const char *line, void *ctx),
                      void *ctx, struct berr **err);
+/* A source of bytes: bytes read into buf, 0 at the end, negative errno. */
+typedef ssize_t (*store_read_fn)(void *ctx, void *buf, size_t len);
+/* The same reading the tar from `read(rctx, …)` (e.g. an HTTP request body). */
+int store_image_load_read(struct store *s, store_read_fn read, void *rctx,
+                          void (*progress)(const char *line, void *ctx), void *ctx, struct berr **err);
+/* A sink of bytes: 0 or negative errno (then the save stops). */
+typedef int (*store_write_fn)(void *ctx, const void *buf, size_t len);
+/* Save images as a docker-archive tar (`docker save`): every name is resolved
+ * first (-ENOENT "No such image: NAME" before anything is written), then the
+ * tar goes to write(wctx, …): <id>.json configs, <layer>/layer.tar,
+ * manifest.json (RepoTags: the names given that are references, or all the
+ * image's tags when given by ID), repositories. */
+int store_image_save(struct store *s, char *const *names, size_t n, store_write_fn write, void *wctx,
+                     struct berr **err);
 
 /* ---------- container filesystems ---------- */
 
@@ -120,6 +144,9 @@ int store_rw_unmount(struct store *s, const char *cid, struct berr **err);
 int store_rw_remove(struct store *s, const char *cid, struct berr **err);
 /* Docker's GraphDriver object for inspect: {"Name":"overlay2","Data":{...}}. */
 json_t *store_rw_graphdriver(struct store *s, const char *cid);
+/* The GraphDriver object of an image's inspect (overlay2: the top layer as
+ * UpperDir, the others, top first, as LowerDir). Caller decrefs. */
+json_t *store_image_graphdriver(struct store *s, const struct image *img);
 /* Bytes in the writable layer (SizeRw), or -1 when unknown. */
 int64_t store_rw_size(struct store *s, const char *cid);
 /* Changes in the writable layer against the image, as Docker's
