@@ -38,8 +38,10 @@
  *                                          "exit":{...exit.json...}|null}
  *   SHIM_WAIT      {}                      reply only when the process has exited
  *                                          (at once if it has), with "exit":{...}
- *   SHIM_DELETE    {}                      after exit: runtime delete, remove
- *                                          shim.sock; the shim exits after replying
+ *   SHIM_DELETE    {"force":b}             after exit (or before start, or with
+ *                                          force): runtime delete [--force],
+ *                                          remove shim.sock and shim.pid; the
+ *                                          shim exits after replying
  *   SHIM_ATTACH    {"stdin":b,"stdout":b,"stderr":b,"stdin_once":b}
  *                  after the ok reply the connection is a raw stream, no more
  *                  messages: the shim writes the process's output — with a tty
@@ -121,6 +123,9 @@ int shim_kill(const char *state_dir, int signal, bool all, struct berr **err);
 int shim_resize(const char *state_dir, int height, int width, struct berr **err);
 int shim_close_stdin(const char *state_dir, struct berr **err);
 int shim_delete(const char *state_dir, struct berr **err);
+/* SHIM_DELETE with {"force":true}: also for a process that still runs (runtime
+ * delete --force kills it). Without force a running process is an error. */
+int shim_delete_force(const char *state_dir, bool force, struct berr **err);
 /* Blocks until the process has exited (or the shim went away: -ECONNRESET,
  * then read exit.json). */
 int shim_wait(const char *state_dir, struct shim_exit *ex, struct berr **err);
@@ -137,5 +142,40 @@ bool shim_alive(const char *state_dir);
 int shim_send(int fd, uint32_t type, const void *payload, uint32_t len, struct berr **err);
 /* Receives one message; *payload is malloc'd and NUL-terminated (caller frees). */
 int shim_recv(int fd, uint32_t *type, char **payload, uint32_t *len, struct berr **err);
+
+/* ---- log files (shim_log.c): written by the shim, read by berthd ----
+ *
+ * json-file: Docker's format, one entry a line:
+ *   {"log":"<bytes, JSON-escaped as Docker does>","stream":"stdout","time":"<RFC3339Nano>"}
+ * local: berth's own compact binary framing, one entry a frame, little endian:
+ *   uint32 n | uint8 stream (1 stdout, 2 stderr) | uint8 0 | uint16 0 | int64 time (ns since
+ *   the epoch, UTC) | n bytes | uint32 n (again: lets a reader walk backwards for --tail)
+ * In both, an entry's bytes are what json-file's "log" holds: a line with its
+ * "\n", or a 16 KiB piece of a longer line (no "\n"), or the last bytes before EOF.
+ * Rotation (both drivers): <path> is the current file, <path>.1 the one before,
+ * … <path>.<max_file-1> the oldest. */
+
+#define SHIM_LOG_LOCAL_HDR 16u  /* frame header bytes */
+#define SHIM_LOG_LOCAL_TRL 4u   /* frame trailer bytes */
+
+/* One log entry; `bytes` is valid only during the callback. Return non-zero to stop
+ * reading (shim_log_read then returns that value). */
+typedef int (*shim_log_cb)(void *ctx, int stream, int64_t time_ns, const char *bytes, size_t len);
+
+/* Read the complete entries of one log file from *offset (NULL: from the start) and
+ * call cb for each; *offset ends past the last complete entry, so a follower can
+ * call again when the file grows (a partly written last entry is left for then).
+ * driver: "json-file" or "local". -ENOENT when the file does not exist. */
+int shim_log_read(const char *path, const char *driver, int64_t *offset, shim_log_cb cb, void *ctx,
+                  struct berr **err);
+/* All files of a rotated log, oldest first (<path>.<max_file-1> … <path>.1, <path>);
+ * missing ones are skipped. */
+int shim_log_read_all(const char *path, const char *driver, int max_file, shim_log_cb cb, void *ctx,
+                      struct berr **err);
+/* Parse RFC 3339 ("2024-01-02T03:04:05.123Z", offsets "+01:00" too) into ns since the epoch. */
+int shim_parse_time(const char *s, int64_t *ns);
+/* Format ns since the epoch as Go's RFC3339Nano (UTC, trailing zeros of the fraction trimmed,
+ * no fraction when it is zero), as Docker's json-file and inspect do. */
+void shim_format_time(int64_t ns, char out[64]);
 
 #endif
