@@ -52,7 +52,34 @@ struct daemon_config {
                               <parent>/<id> (default "/berth"); tests set their own */
   char *bridge;            /* bridge (networking issue; "none" accepted) */
   bool iptables;           /* iptables (networking issue) */
+  json_t *cmdline;         /* the flags given, as daemon.json keys (config.c
+                              checks file/flag conflicts, again at reload) */
 };
+
+/* ---------- configuration (config.c) ---------- */
+
+struct daemon;
+
+/* Build `c` (zeroed by the caller) from the defaults, the daemon.json at
+ * `file` (absent is fine unless `file_required`) and `flags` (the command
+ * line as daemon.json keys: {"debug":true,"hosts":[…]}; not stolen, a copy
+ * is kept in c->cmdline). Errors use dockerd's wording: unknown keys, a key
+ * both in the file and a flag, a wrong type (the key named), bad log-opts. */
+int config_build(struct daemon_config *c, const char *file, bool file_required,
+                 const json_t *flags, struct berr **err);
+void config_free(struct daemon_config *c);
+/* SIGHUP: re-read d->cfg.config_file, validate it whole, then (under
+ * cfg_lock) take the reloadable keys: debug, log-level, live-restore,
+ * insecure-registries, registry-mirrors, default-runtime, runtimes,
+ * log-driver, log-opts, default-ulimits. Publishes the daemon "reload" event.
+ * On error nothing changes. */
+int config_reload(struct daemon *d, struct berr **err);
+/* The path of runtime `name` ("berth-runc", "runc" or one of `runtimes`),
+ * NULL when unknown. Caller holds cfg_lock when the config may reload;
+ * the result is owned by the config. */
+const char *config_runtime_path(const struct daemon_config *c, const char *name);
+/* log-level name → level (debug, info, warn/warning, error/fatal/panic): -EINVAL if unknown. */
+int config_log_level(const char *name, enum log_level *out);
 
 struct events;     /* events.c */
 struct containers; /* the container manager (containers.h) */
@@ -83,6 +110,15 @@ void events_publish(struct events *ev, const char *type, const char *action, con
  * goes; `filters` is Docker's filters JSON (may be NULL). */
 void events_serve(struct events *ev, struct http_req *r, int64_t since_ns, int64_t until_ns,
                   json_t *filters);
+/* Docker's since/until value: unix seconds with optional ".nanoseconds"
+ * ("1700000000.5" → 1700000000500000000); NULL/"" → 0. -EINVAL if malformed. */
+int events_parse_time(const char *s, int64_t *out_ns);
+/* Does event `e` (the published JSON) pass Docker's events filters? */
+bool events_match(const json_t *e, const json_t *filters);
+/* /events streams now open (NEventsListener). */
+unsigned events_listeners(struct events *ev);
+/* Shutdown: end every /events stream. */
+void events_close(struct events *ev);
 
 /* ---------- route tables (one per routes_*.c) ---------- */
 
@@ -99,5 +135,11 @@ extern const struct http_route routes_container_ops[]; /* containers/{}/top, sta
 int filters_parse(const char *s, json_t **out, struct berr **err);
 /* Does filter `key` accept `value` (true when the key is absent)? */
 bool filters_match(const json_t *filters, const char *key, const char *value);
+/* Refuse keys not in `accepted` (NULL-terminated): -EINVAL "invalid filter 'KEY'"
+ * (Docker's message and 400). */
+int filters_check(const json_t *filters, const char *const *accepted, struct berr **err);
+/* The "label" filter against a labels object ({"k":"v"}): every "k" or
+ * "k=v" given must hold (true when the key is absent). */
+bool filters_match_labels(const json_t *filters, const char *key, const json_t *labels);
 
 #endif

@@ -13,8 +13,18 @@
  * callbacks; TLS stays on OpenSSL, which the store already links.
  *
  * Threading: http_server_run() accepts on every listener and hands each
- * connection to a detached thread; a handler may block as long as it needs.
- * Keep-alive: several requests per connection, one at a time.
+ * connection to a detached thread (256 KiB stack); a handler may block as
+ * long as it needs. Keep-alive: several requests per connection, one at a time.
+ * Routing: tables are searched in the order they were added and each table
+ * in order, so put fixed paths before captures ("/images/json" before
+ * "/images/{*}/json"). A path matching no route, or no route of that method,
+ * gets dockerd's 404 {"message":"page not found"}.
+ * TLS: an OpenSSL connection must not be read in one thread while another
+ * writes it; drive a hijacked TLS connection from one thread (poll
+ * http_conn_fd, check http_conn_pending first).
+ * Stop: http_server_free() shuts every connection's socket and waits up to
+ * 2 s for the handlers; a handler still running after that (a hijacked
+ * stream) keeps the server alive until the process exits.
  */
 #ifndef BERTH_DAEMON_HTTP_H
 #define BERTH_DAEMON_HTTP_H
@@ -109,6 +119,10 @@ void http_reply_berr(struct http_req *r, const struct berr *e);
 /* Any body with a content type (NULL: none); len 0 allowed. */
 void http_reply(struct http_req *r, int status, const char *content_type, const void *body,
                 size_t len);
+/* http_reply with extra header lines, each ending in "\r\n" (/_ping's
+ * Cache-Control, Pragma, Builder-Version). */
+void http_reply_extra(struct http_req *r, int status, const char *content_type,
+                      const char *headers, const void *body, size_t len);
 /* Status only (204, 304...). */
 void http_reply_status(struct http_req *r, int status);
 
@@ -137,6 +151,8 @@ void http_conn_shutdown_write(struct http_conn *c);
  * that poll would not see. */
 int http_conn_fd(const struct http_conn *c);
 bool http_conn_pending(const struct http_conn *c);
+/* Close a hijacked connection and free its request. */
+void http_conn_close(struct http_conn *c);
 
 /* ---- server ---- */
 
