@@ -1,3 +1,279 @@
-/* placeholder */
-#include "daemon/daemon.h"
-const struct http_route routes_containers[] = {{NULL}};
+/*
+ * routes_containers.c — the /containers API handlers: parse the request,
+ * look the container up (ctr_get), make one container-manager call, answer in
+ * Docker's shape and status codes. No logic of their own beyond that.
+ */
+#include <errno.h>
+
+#include "daemon/container_internal.h"
+
+#define D(r) ((struct daemon *)(r)->ctx)
+
+/* Look up params[0]; answers 404/400 itself when it fails. */
+static struct container *lookup(struct http_req *r) {
+  struct container *c = NULL;
+  _cleanup_berr_ struct berr *e = NULL;
+  if (ctr_get(D(r), r->params[0], &c, &e) < 0) {
+    http_reply_berr(r, e);
+    return NULL;
+  }
+  return c;
+}
+
+/* (evaluate the call before passing e: argument order is unspecified) */
+static void reply_rc(struct http_req *r, int rc, struct berr *e, int ok_status) {
+  if (rc < 0)
+    http_reply_berr(r, e);
+  else if (rc == 1)
+    http_reply_status(r, 304);
+  else
+    http_reply_status(r, ok_status);
+}
+
+static void h_list(struct http_req *r) {
+  _cleanup_berr_ struct berr *e = NULL;
+  _cleanup_json_ json_t *f = NULL;
+  int64_t limit = -1;
+  if (filters_parse(http_query(r, "filters"), &f, &e) < 0 ||
+      http_query_int(r, "limit", -1, &limit, &e) < 0) {
+    http_reply_berr(r, e);
+    return;
+  }
+  json_t *out = NULL;
+  if (ctr_list_json(D(r), http_query_bool(r, "all", false), limit,
+                    http_query_bool(r, "size", false), f, &out, &e) < 0) {
+    http_reply_berr(r, e);
+    return;
+  }
+  http_reply_json(r, 200, out);
+}
+
+static void h_create(struct http_req *r) {
+  _cleanup_berr_ struct berr *e = NULL;
+  _cleanup_json_ json_t *body = NULL;
+  if (http_body_json(r, &body, &e) < 0) {
+    http_reply_berr(r, e);
+    return;
+  }
+  _cleanup_free_ char *id = NULL;
+  json_t *warnings = NULL;
+  if (ctr_create(D(r), body, http_query(r, "name"), &id, &warnings, &e) < 0) {
+    http_reply_berr(r, e);
+    return;
+  }
+  http_reply_json(r, 201, json_pack("{s:s,s:o}", "Id", id, "Warnings", warnings));
+}
+
+static void h_inspect(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  http_reply_json(r, 200, ctr_inspect_json(D(r), c, http_query_bool(r, "size", false)));
+  ctr_put(c);
+}
+
+static void h_start(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int rc = ctr_start(D(r), c, &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+static int query_timeout(struct http_req *r, int64_t *t, struct berr **e) {
+  /* "t" (seconds; API ≥ 1.42 also "timeout"); absent: the container's own */
+  return http_query_int(r, "t", INT64_MIN, t, e);
+}
+
+static void h_stop(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int64_t t;
+  int rc = query_timeout(r, &t, &e);
+  if (rc == 0)
+    rc = ctr_stop(D(r), c, t, &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+static void h_restart(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int64_t t;
+  int rc = query_timeout(r, &t, &e);
+  if (rc == 0)
+    rc = ctr_restart(D(r), c, t, &e);
+  reply_rc(r, rc < 0 ? rc : 0, e, 204);
+  ctr_put(c);
+}
+
+static void h_kill(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int rc = ctr_kill(D(r), c, http_query(r, "signal"), &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+static void h_pause(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int rc = ctr_pause(D(r), c, true, &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+static void h_unpause(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int rc = ctr_pause(D(r), c, false, &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+/* dockerd sends the 200 header at once and the body at the exit, so a client
+ * (docker run) knows the wait is in place before it starts the container. */
+static void h_wait(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  const char *cond = http_query(r, "condition");
+  if (cond && *cond && strcmp(cond, "not-running") && strcmp(cond, "next-exit") &&
+      strcmp(cond, "removed")) {
+    http_reply_error(r, 400, "invalid condition: \"%s\"", cond);
+    ctr_put(c);
+    return;
+  }
+  _cleanup_berr_ struct berr *e = NULL;
+  if (http_stream_begin(r, 200, "application/json") < 0) {
+    ctr_put(c);
+    return;
+  }
+  int code = 0;
+  int rc = ctr_wait(D(r), c, cond, &code, &e);
+  _cleanup_json_ json_t *body =
+      rc < 0 ? json_pack("{s:i,s:{s:s}}", "StatusCode", -1, "Error", "Message", e->msg)
+             : json_pack("{s:i,s:n}", "StatusCode", code, "Error");
+  _cleanup_free_ char *txt = json_dump_compact(body);
+  _cleanup_free_ char *line = xasprintf("%s\n", txt);
+  http_stream_write(r, line, strlen(line));
+  http_stream_end(r);
+  ctr_put(c);
+}
+
+static void h_delete(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  if (http_query_bool(r, "link", false)) {
+    http_reply_error(r, 400, "Conflict, cannot remove the default link name of the container");
+    ctr_put(c);
+    return;
+  }
+  int rc = ctr_remove(D(r), c, http_query_bool(r, "force", false),
+                      http_query_bool(r, "v", false), &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+static void h_rename(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int rc = ctr_rename(D(r), c, http_query(r, "name"), &e);
+  reply_rc(r, rc, e, 204);
+  ctr_put(c);
+}
+
+static void h_update(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  _cleanup_json_ json_t *body = NULL;
+  json_t *warnings = NULL;
+  if (http_body_json(r, &body, &e) < 0 || ctr_update(D(r), c, body, &warnings, &e) < 0) {
+    json_decref(warnings);
+    http_reply_berr(r, e);
+  } else {
+    http_reply_json(r, 200, json_pack("{s:o}", "Warnings", warnings));
+  }
+  ctr_put(c);
+}
+
+static void h_resize(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  _cleanup_berr_ struct berr *e = NULL;
+  int64_t h = 0, w = 0;
+  int rc = http_query_int(r, "h", 0, &h, &e);
+  if (rc == 0)
+    rc = http_query_int(r, "w", 0, &w, &e);
+  if (rc == 0)
+    rc = ctr_resize(D(r), c, (int)h, (int)w, &e);
+  reply_rc(r, rc, e, 200);
+  ctr_put(c);
+}
+
+static void h_attach(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  ctr_attach_serve(D(r), r, c);
+  ctr_put(c);
+}
+
+static void h_logs(struct http_req *r) {
+  struct container *c = lookup(r);
+  if (!c)
+    return;
+  ctr_logs_serve(D(r), r, c);
+  ctr_put(c);
+}
+
+static void h_prune(struct http_req *r) {
+  _cleanup_berr_ struct berr *e = NULL;
+  _cleanup_json_ json_t *f = NULL;
+  json_t *out = NULL;
+  if (filters_parse(http_query(r, "filters"), &f, &e) < 0 || ctr_prune(D(r), f, &out, &e) < 0) {
+    http_reply_berr(r, e);
+    return;
+  }
+  http_reply_json(r, 200, out);
+}
+
+const struct http_route routes_containers[] = {
+    {"GET", "/containers/json", h_list, 0},
+    {"POST", "/containers/create", h_create, 0},
+    {"POST", "/containers/prune", h_prune, 0},
+    {"GET", "/containers/{}/json", h_inspect, 0},
+    {"POST", "/containers/{}/start", h_start, 0},
+    {"POST", "/containers/{}/stop", h_stop, 0},
+    {"POST", "/containers/{}/restart", h_restart, 0},
+    {"POST", "/containers/{}/kill", h_kill, 0},
+    {"POST", "/containers/{}/pause", h_pause, 0},
+    {"POST", "/containers/{}/unpause", h_unpause, 0},
+    {"POST", "/containers/{}/wait", h_wait, 0},
+    {"POST", "/containers/{}/rename", h_rename, 0},
+    {"POST", "/containers/{}/update", h_update, 0},
+    {"POST", "/containers/{}/resize", h_resize, 0},
+    {"POST", "/containers/{}/attach", h_attach, 0},
+    {"GET", "/containers/{}/logs", h_logs, 0},
+    {"DELETE", "/containers/{}", h_delete, 0},
+    {NULL, NULL, NULL, 0},
+};
