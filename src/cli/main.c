@@ -1,5 +1,4 @@
-#include <stdio.h>
-int main(void) {
-  fprintf(stderr, "not implemented yet\n");
-  return 1;
-}
+/* main.c — the berth CLI's thin main: everything lives in libberth-cli (commands.c). */
+#include "cli/cli.h"
+
+int main(int argc, char **argv) { return cli_main(argc, argv); }

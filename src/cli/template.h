@@ -40,6 +40,11 @@ bool tmpl_table_prefix(const char *format, const char **rest);
  * headers(Field) (e.g. "ID" → "CONTAINER ID"; NULL mapping: the field name
  * upper-cased as Docker does for unknown fields). Caller frees. */
 char *tmpl_header_line(const char *text, const char *(*headers)(const char *field));
+/* Docker's preFormat: drop a "table" prefix (*table tells whether there was
+ * one), trim spaces at both ends and turn the two-character escapes \t and
+ * \n into a tab and a newline. The result is what tmpl_parse wants; the
+ * caller then adds "\n" after each row, as Docker does. Caller frees. */
+char *tmpl_docker_format(const char *format, bool *table);
 
 /* Go's text/tabwriter as Docker configures it (minwidth, tabwidth, padding,
  * padchar ' ', no flags): cells are separated by '\t', lines by '\n'; columns

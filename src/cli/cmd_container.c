@@ -1,0 +1,764 @@
+/*
+ * cmd_container.c — the container commands that are one request per
+ * argument (stop, kill, restart, pause, unpause, wait, rm, rename, update)
+ * and the read-only views: ps, inspect, logs, top, diff, port, prune.
+ *
+ * Output follows docker CLI 28: each acted-on container is echoed as the user
+ * wrote it; each failure prints "Error response from daemon: ..." and makes
+ * the exit status 1 without stopping the others. ps rows are JSON objects
+ * with docker's template field names, printed through cli_print_rows.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/template.h"
+
+static char *cpath(const char *id, const char *suffix) {
+  struct sb p = {0};
+  sb_add(&p, "/containers/");
+  sb_add_qs(&p, id);
+  sb_add(&p, suffix);
+  return sb_steal(&p);
+}
+
+/* POST <suffix+query> for each container, echoing its name on success. */
+static int for_each(struct cmd_ctx *ctx, char **args, const char *suffix, bool echo) {
+  int rc = 0;
+  for (char **a = args; *a; a++) {
+    _cleanup_berr_ struct berr *err = NULL;
+    _cleanup_free_ char *p = cpath(*a, suffix);
+    if (cli_call(ctx->cli, "POST", p, NULL, NULL, NULL, &err) < 0) {
+      cmd_print_err(err);
+      rc = 1;
+    } else if (echo) {
+      printf("%s\n", *a);
+    }
+  }
+  return rc;
+}
+
+static int stop_restart(struct cmd_ctx *ctx, int argc, char **argv, const char *op) {
+  int64_t t = 0;
+  bool tset = false;
+  const char *sig = NULL;
+  const struct flag flags[] = {
+      {"signal", 's', FLAG_STR, &sig, "Signal to send to the container", NULL},
+      {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", &tset},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  struct sb q = {0};
+  sb_add(&q, op);
+  if (tset) {
+    _cleanup_free_ char *ts = xasprintf("%lld", (long long)t);
+    sb_query(&q, "t", ts);
+  }
+  if (sig)
+    sb_query(&q, "signal", sig);
+  _cleanup_free_ char *suffix = sb_steal(&q);
+  return for_each(ctx, args, suffix, true);
+}
+
+int cmd_stop(struct cmd_ctx *ctx, int argc, char **argv) { return stop_restart(ctx, argc, argv, "/stop"); }
+int cmd_restart(struct cmd_ctx *ctx, int argc, char **argv) { return stop_restart(ctx, argc, argv, "/restart"); }
+
+int cmd_kill(struct cmd_ctx *ctx, int argc, char **argv) {
+  const char *sig = NULL;
+  const struct flag flags[] = {{"signal", 's', FLAG_STR, &sig, "Signal to send to the container", NULL}, {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  struct sb q = {0};
+  sb_add(&q, "/kill");
+  if (sig)
+    sb_query(&q, "signal", sig);
+  _cleanup_free_ char *suffix = sb_steal(&q);
+  return for_each(ctx, args, suffix, true);
+}
+
+static int simple(struct cmd_ctx *ctx, int argc, char **argv, const char *op) {
+  const struct flag flags[] = {{0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  return for_each(ctx, args, op, true);
+}
+
+int cmd_pause(struct cmd_ctx *ctx, int argc, char **argv) { return simple(ctx, argc, argv, "/pause"); }
+int cmd_unpause(struct cmd_ctx *ctx, int argc, char **argv) { return simple(ctx, argc, argv, "/unpause"); }
+
+int cmd_wait(struct cmd_ctx *ctx, int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  for (char **a = args; *a; a++) {
+    _cleanup_berr_ struct berr *err = NULL;
+    _cleanup_free_ char *p = cpath(*a, "/wait");
+    _cleanup_json_ json_t *r = NULL;
+    if (cli_call(ctx->cli, "POST", p, NULL, &r, NULL, &err) < 0) {
+      cmd_print_err(err);
+      rc = 1;
+    } else {
+      printf("%lld\n", (long long)json_integer_value(json_object_get(r, "StatusCode")));
+    }
+  }
+  return rc;
+}
+
+int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv) {
+  bool force = false, vols = false, link = false;
+  const struct flag flags[] = {
+      {"force", 'f', FLAG_BOOL, &force, "Force the removal of a running container (uses SIGKILL)", NULL},
+      {"link", 'l', FLAG_BOOL, &link, "Remove the specified link", NULL},
+      {"volumes", 'v', FLAG_BOOL, &vols, "Remove anonymous volumes associated with the container", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  for (char **a = args; *a; a++) {
+    _cleanup_berr_ struct berr *err = NULL;
+    _cleanup_free_ char *p0 = cpath(*a, "");
+    _cleanup_free_ char *p = xasprintf("%s?force=%d&v=%d&link=%d", p0, force, vols, link);
+    if (cli_call(ctx->cli, "DELETE", p, NULL, NULL, NULL, &err) < 0) {
+      cmd_print_err(err);
+      rc = 1;
+    } else {
+      printf("%s\n", *a);
+    }
+  }
+  return rc;
+}
+
+int cmd_rename(struct cmd_ctx *ctx, int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 2, 2)))
+    return rc;
+  if (!*args[1]) {
+    fprintf(stderr, "Error: neither old nor new names may be empty\n");
+    return 1;
+  }
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_free_ char *p0 = cpath(args[0], "/rename");
+  struct sb p = {0};
+  sb_add(&p, p0);
+  sb_query(&p, "name", args[1]);
+  _cleanup_free_ char *path = sb_steal(&p);
+  if (cli_call(ctx->cli, "POST", path, NULL, NULL, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  return 0;
+}
+
+int cmd_update(struct cmd_ctx *ctx, int argc, char **argv) {
+  const char *cpus = NULL, *mem = NULL, *swap = NULL, *restart = NULL, *res = NULL;
+  int64_t pids = 0, shares = 0;
+  bool pids_set = false, shares_set = false;
+  const struct flag flags[] = {
+      {"cpu-shares", 'c', FLAG_INT, &shares, "CPU shares (relative weight)", &shares_set},
+      {"cpus", 0, FLAG_STR, &cpus, "Number of CPUs", NULL},
+      {"memory", 'm', FLAG_STR, &mem, "Memory limit", NULL},
+      {"memory-reservation", 0, FLAG_STR, &res, "Memory soft limit", NULL},
+      {"memory-swap", 0, FLAG_STR, &swap, "Swap limit equal to memory plus swap: -1 to enable unlimited swap", NULL},
+      {"pids-limit", 0, FLAG_INT, &pids, "Tune container pids limit (set -1 for unlimited)", &pids_set},
+      {"restart", 0, FLAG_STR, &restart, "Restart policy to apply when a container exits", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  _cleanup_json_ json_t *body = json_object();
+  int64_t v;
+  struct { const char *val, *key, *flag; } sizes[] = {
+      {mem, "Memory", "-m, --memory"}, {swap, "MemorySwap", "--memory-swap"},
+      {res, "MemoryReservation", "--memory-reservation"}};
+  for (size_t i = 0; i < 3; i++) {
+    if (!sizes[i].val)
+      continue;
+    if (parse_size_bytes(sizes[i].val, &v) < 0) {
+      fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'\n", sizes[i].val,
+              sizes[i].flag, sizes[i].val);
+      return 125;
+    }
+    json_object_set_new(body, sizes[i].key, json_integer(v));
+  }
+  if (cpus) {
+    if (parse_nano_cpus(cpus, &v) < 0) {
+      fprintf(stderr, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number\n", cpus, cpus);
+      return 125;
+    }
+    json_object_set_new(body, "NanoCpus", json_integer(v));
+  }
+  if (shares_set)
+    json_object_set_new(body, "CpuShares", json_integer(shares));
+  if (pids_set)
+    json_object_set_new(body, "PidsLimit", json_integer(pids));
+  if (restart) {
+    _cleanup_free_ char *name = xstrdup(restart);
+    char *c = strchr(name, ':');
+    int64_t max = 0;
+    if (c) {
+      *c = '\0';
+      parse_int64(c + 1, &max);
+    }
+    json_object_set_new(body, "RestartPolicy", json_pack("{s:s, s:I}", "Name", name, "MaximumRetryCount", (json_int_t)max));
+  }
+  for (char **a = args; *a; a++) {
+    _cleanup_berr_ struct berr *err = NULL;
+    _cleanup_free_ char *p = cpath(*a, "/update");
+    _cleanup_json_ json_t *r = NULL;
+    if (cli_call(ctx->cli, "POST", p, body, &r, NULL, &err) < 0) {
+      cmd_print_err(err);
+      rc = 1;
+      continue;
+    }
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(r, "Warnings"), i, w)
+      fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+    printf("%s\n", *a);
+  }
+  return rc;
+}
+
+/* ---------- ps ---------- */
+
+static const char *ps_header(const char *f) {
+  static const char *const map[][2] = {
+      {"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
+      {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"Status", "STATUS"}, {"Size", "SIZE"},
+      {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Label", "LABEL"}, {"Mounts", "MOUNTS"},
+      {"Networks", "NETWORKS"}, {"State", "STATE"}, {"LocalVolumes", "LOCAL VOLUMES"}, {"Platform", "PLATFORM"}};
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (!strcmp(map[i][0], f))
+      return map[i][1];
+  return NULL;
+}
+
+/* "k=v,k2=v2", sorted as Go's map iteration in docker is not: docker sorts? it
+ * does not; we sort for stable output */
+static char *labels_text(const json_t *labels) {
+  const char *k;
+  json_t *v;
+  struct sb b = {0};
+  sb_add(&b, "");
+  json_object_foreach((json_t *)labels, k, v) sb_addf(&b, "%s%s=%s", b.len ? "," : "", k, json_string_value(v));
+  return sb_steal(&b);
+}
+
+static json_t *ps_row(const json_t *c, bool trunc, double now) {
+  json_t *row = json_object();
+  const char *id = json_string_value(json_object_get(c, "Id"));
+  _cleanup_free_ char *tid = trunc ? fmt_trunc_id(id) : xstrdup(id ? id : "");
+  json_object_set_new(row, "ID", json_string(tid));
+  const char *image = json_string_value(json_object_get(c, "Image"));
+  _cleanup_free_ char *img = xstrdup(image ? image : "");
+  if (trunc) {
+    char *at = strchr(img, '@');
+    if (at && strchr(img, ':') && strchr(img, ':') < at)
+      *at = '\0'; /* name:tag@digest → name:tag */
+    if (str_has_prefix(img, "sha256:")) {
+      char *t = fmt_trunc_id(img);
+      free(img);
+      img = t;
+    }
+  }
+  json_object_set_new(row, "Image", json_string(img));
+  const char *cmd = json_string_value(json_object_get(c, "Command"));
+  _cleanup_free_ char *cut = trunc ? fmt_ellipsis(cmd ? cmd : "", 20) : xstrdup(cmd ? cmd : "");
+  _cleanup_free_ char *q = fmt_go_quote(cut);
+  json_object_set_new(row, "Command", json_string(q));
+  int64_t created = json_integer_value(json_object_get(c, "Created"));
+  _cleanup_free_ char *ca = fmt_go_time(created);
+  json_object_set_new(row, "CreatedAt", json_string(ca));
+  _cleanup_free_ char *dur = fmt_human_duration(now - (double)created);
+  _cleanup_free_ char *rf = xasprintf("%s ago", dur);
+  json_object_set_new(row, "RunningFor", json_string(rf));
+  _cleanup_free_ char *ports = fmt_ports(json_object_get(c, "Ports"));
+  json_object_set_new(row, "Ports", json_string(ports));
+  const char *st = json_string_value(json_object_get(c, "Status"));
+  json_object_set_new(row, "Status", json_string(st ? st : ""));
+  json_object_set_new(row, "State", json_string(json_string_value(json_object_get(c, "State")) ?: ""));
+  int64_t rw = json_integer_value(json_object_get(c, "SizeRw"));
+  int64_t rootfs = json_integer_value(json_object_get(c, "SizeRootFs"));
+  _cleanup_free_ char *s1 = fmt_human_size((double)rw, 3);
+  _cleanup_free_ char *s2 = fmt_human_size((double)rootfs, 3);
+  _cleanup_free_ char *size = json_object_get(c, "SizeRootFs") ? xasprintf("%s (virtual %s)", s1, s2) : xstrdup(s1);
+  json_object_set_new(row, "Size", json_string(size));
+  /* Names: without the leading "/"; truncated output hides link names (with a second "/") */
+  struct sb names = {0};
+  sb_add(&names, "");
+  size_t i;
+  json_t *n;
+  json_array_foreach(json_object_get(c, "Names"), i, n) {
+    const char *nm = json_string_value(n);
+    if (!nm)
+      continue;
+    if (nm[0] == '/')
+      nm++;
+    if (trunc && strchr(nm, '/'))
+      continue;
+    sb_addf(&names, "%s%s", names.len ? "," : "", nm);
+  }
+  json_object_set_new(row, "Names", json_string_nocheck(names.s));
+  sb_free(&names);
+  const json_t *labels = json_object_get(c, "Labels");
+  _cleanup_free_ char *lt = labels_text(labels);
+  json_object_set_new(row, "Labels", json_string(lt));
+  json_object_set_new(row, "Label", labels ? json_deep_copy(labels) : json_object());
+  struct sb mounts = {0}, nets = {0};
+  sb_add(&mounts, "");
+  sb_add(&nets, "");
+  int vols = 0;
+  json_array_foreach(json_object_get(c, "Mounts"), i, n) {
+    const char *name = json_string_value(json_object_get(n, "Name"));
+    const char *src = json_string_value(json_object_get(n, "Source"));
+    _cleanup_free_ char *m = name ? fmt_ellipsis(name, 15) : fmt_ellipsis(src ? src : "", 15);
+    sb_addf(&mounts, "%s%s", mounts.len ? "," : "", m);
+    const char *ty = json_string_value(json_object_get(n, "Type"));
+    if (ty && !strcmp(ty, "volume"))
+      vols++;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, v)
+    sb_addf(&nets, "%s%s", nets.len ? "," : "", k);
+  json_object_set_new(row, "Mounts", json_string(mounts.s));
+  json_object_set_new(row, "Networks", json_string(nets.s));
+  sb_free(&mounts);
+  sb_free(&nets);
+  _cleanup_free_ char *lv = xasprintf("%d", vols);
+  json_object_set_new(row, "LocalVolumes", json_string(lv));
+  json_object_set_new(row, "Platform", json_null());
+  return row;
+}
+
+/* --filter k=v → {"k":["v",...]} */
+static int filters_json(char **filters, char **out, struct berr **err) {
+  _cleanup_json_ json_t *f = json_object();
+  for (char **a = filters; a && *a; a++) {
+    const char *eq = strchr(*a, '=');
+    if (!eq)
+      return berr_set(err, EINVAL, "bad format of filter (expected name=value)");
+    _cleanup_free_ char *k = strndup(*a, (size_t)(eq - *a));
+    json_t *arr = json_object_get(f, k);
+    if (!arr) {
+      arr = json_array();
+      json_object_set_new(f, k, arr);
+    }
+    json_array_append_new(arr, json_string(eq + 1));
+  }
+  *out = json_object_size(f) ? json_dump_compact(f) : NULL;
+  return 0;
+}
+
+int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv) {
+  bool all = false, quiet = false, latest = false, notrunc = false, size = false;
+  int64_t last = -1;
+  const char *format = NULL;
+  _cleanup_strv_ char **filters = NULL;
+  const struct flag flags[] = {
+      {"all", 'a', FLAG_BOOL, &all, "Show all containers (default shows just running)", NULL},
+      {"filter", 'f', FLAG_STRV, &filters, "Filter output based on conditions provided", NULL},
+      {"format", 0, FLAG_STR, &format, "Format output using a custom template", NULL},
+      {"last", 'n', FLAG_INT, &last, "Show n last created containers (includes all states) (default -1)", NULL},
+      {"latest", 'l', FLAG_BOOL, &latest, "Show the latest created container (includes all states)", NULL},
+      {"no-trunc", 0, FLAG_BOOL, &notrunc, "Don't truncate output", NULL},
+      {"quiet", 'q', FLAG_BOOL, &quiet, "Only display container IDs", NULL},
+      {"size", 's', FLAG_BOOL, &size, "Display total file sizes", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 0, 0)))
+    return rc;
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_free_ char *fj = NULL;
+  if (filters_json(filters, &fj, &err) < 0) {
+    cmd_print_err(err);
+    return 125;
+  }
+  if (latest)
+    last = 1;
+  /* a custom format naming .Size asks for sizes too (docker does the same) */
+  if (format && strstr(format, ".Size"))
+    size = true;
+  struct sb p = {0};
+  sb_add(&p, "/containers/json");
+  if (all || last > 0)
+    sb_query(&p, "all", "1");
+  if (last > 0) {
+    _cleanup_free_ char *l = xasprintf("%lld", (long long)last);
+    sb_query(&p, "limit", l);
+  }
+  if (size)
+    sb_query(&p, "size", "1");
+  if (fj)
+    sb_query(&p, "filters", fj);
+  _cleanup_free_ char *path = sb_steal(&p);
+  _cleanup_json_ json_t *list = NULL;
+  if (cli_call(ctx->cli, "GET", path, NULL, &list, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  double now = cli_now();
+  _cleanup_json_ json_t *rows = json_array();
+  size_t i;
+  json_t *c;
+  json_array_foreach(list, i, c) json_array_append_new(rows, ps_row(c, !notrunc, now));
+  if (quiet && (!format || !*format || !strncmp(format, "table", 5))) {
+    json_array_foreach(rows, i, c) printf("%s\n", json_string_value(json_object_get(c, "ID")));
+    return 0;
+  }
+  const char *def = size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+                         : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+  if (cli_print_rows(format, def, rows, ps_header, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---------- inspect ---------- */
+
+static int print_inspect(const char *format, json_t *items, struct berr **err) {
+  if (!format || !*format) {
+    cli_print_json_indent(items);
+    return 0;
+  }
+  if (!strcmp(format, "json")) {
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+      _cleanup_free_ char *s = json_dumps(it, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf("%s\n", s);
+    }
+    return 0;
+  }
+  _cleanup_json_ json_t *none = json_array();
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it) {
+    _cleanup_json_ json_t *one = json_pack("[O]", it);
+    int r = cli_print_rows(format, format, one, NULL, err);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+/* kind: NULL (container, then image), "container", "image" */
+static int inspect_common(struct cmd_ctx *ctx, int argc, char **argv, const char *kind) {
+  const char *format = NULL, *type = kind;
+  bool size = false;
+  const struct flag flags_any[] = {
+      {"format", 'f', FLAG_STR, &format, "Format output using a custom template", NULL},
+      {"size", 's', FLAG_BOOL, &size, "Display total file sizes if the type is container", NULL},
+      {"type", 0, FLAG_STR, &type, "Return JSON for specified type", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags_any, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  if (type && strcmp(type, "container") && strcmp(type, "image")) {
+    fprintf(stderr, "\"%s\" is not a valid value for --type\n", type);
+    return 1;
+  }
+  _cleanup_json_ json_t *items = json_array();
+  _cleanup_sb_ struct sb errs = {0};
+  for (char **a = args; *a; a++) {
+    _cleanup_json_ json_t *j = NULL;
+    int status = 0;
+    _cleanup_berr_ struct berr *err = NULL;
+    int r = -ENOENT;
+    if (!type || !strcmp(type, "container")) {
+      _cleanup_free_ char *p = cpath(*a, size ? "/json?size=1" : "/json");
+      r = cli_call(ctx->cli, "GET", p, NULL, &j, &status, &err);
+      if (r < 0 && status != 404) {
+        sb_addf(&errs, "%s\n", err->msg);
+        continue;
+      }
+    }
+    if (r < 0 && (!type || !strcmp(type, "image"))) {
+      berr_free(steal_ptr(err));
+      struct sb p = {0};
+      sb_add(&p, "/images/");
+      sb_add_qs(&p, *a);
+      sb_add(&p, "/json");
+      _cleanup_free_ char *path = sb_steal(&p);
+      r = cli_call(ctx->cli, "GET", path, NULL, &j, &status, &err);
+      if (r < 0 && status != 404) {
+        sb_addf(&errs, "%s\n", err->msg);
+        continue;
+      }
+    }
+    if (r < 0) {
+      sb_addf(&errs, "Error: No such %s: %s\n", !type ? "object" : type, *a);
+      continue;
+    }
+    json_array_append(items, j);
+  }
+  _cleanup_berr_ struct berr *err = NULL;
+  if (print_inspect(format, items, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  if (errs.len) {
+    fputs(errs.s, stderr);
+    return 1;
+  }
+  return 0;
+}
+
+int cmd_inspect(struct cmd_ctx *ctx, int argc, char **argv) { return inspect_common(ctx, argc, argv, NULL); }
+int cmd_container_inspect(struct cmd_ctx *ctx, int argc, char **argv) {
+  return inspect_common(ctx, argc, argv, "container");
+}
+int cmd_image_inspect(struct cmd_ctx *ctx, int argc, char **argv) {
+  return inspect_common(ctx, argc, argv, "image");
+}
+
+/* ---------- logs ---------- */
+
+int cmd_logs(struct cmd_ctx *ctx, int argc, char **argv) {
+  bool follow = false, ts = false, details = false;
+  const char *since = NULL, *until = NULL, *tail = "all";
+  const struct flag flags[] = {
+      {"details", 0, FLAG_BOOL, &details, "Show extra details provided to logs", NULL},
+      {"follow", 'f', FLAG_BOOL, &follow, "Follow log output", NULL},
+      {"since", 0, FLAG_STR, &since, "Show logs since timestamp or relative (e.g. 42m for 42 minutes)", NULL},
+      {"tail", 'n', FLAG_STR, &tail, "Number of lines to show from the end of the logs (default \"all\")", NULL},
+      {"timestamps", 't', FLAG_BOOL, &ts, "Show timestamps", NULL},
+      {"until", 0, FLAG_STR, &until, "Show logs before a timestamp or relative (e.g. 42m for 42 minutes)", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, 1)))
+    return rc;
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_json_ json_t *info = NULL;
+  if (cli_inspect_container(ctx->cli, args[0], &info, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  bool tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"));
+  struct sb p = {0};
+  _cleanup_free_ char *base = cpath(args[0], "/logs?stdout=1&stderr=1");
+  sb_add(&p, base);
+  double now = cli_now();
+  const char *tv[2] = {since, until};
+  const char *tk[2] = {"since", "until"};
+  for (int i = 0; i < 2; i++) {
+    if (!tv[i])
+      continue;
+    _cleanup_free_ char *v = NULL;
+    if (parse_timestamp_arg(tv[i], now, &v, &err) < 0) {
+      sb_free(&p);
+      cmd_print_err(err);
+      return 1;
+    }
+    sb_query(&p, tk[i], v);
+  }
+  if (follow)
+    sb_add(&p, "&follow=1");
+  if (ts)
+    sb_add(&p, "&timestamps=1");
+  if (details)
+    sb_add(&p, "&details=1");
+  sb_query(&p, "tail", tail);
+  _cleanup_free_ char *path = sb_steal(&p);
+  struct http_resp resp;
+  if (cli_stream(ctx->cli, "GET", path, NULL, NULL, 0, &resp, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  rc = stream_demux_resp(&resp, tty, &err) < 0 ? 1 : 0;
+  resp_free(&resp);
+  if (rc)
+    cmd_print_err(err);
+  return rc;
+}
+
+/* ---------- top, diff, port ---------- */
+
+int cmd_top(struct cmd_ctx *ctx, int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, false, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, SIZE_MAX)))
+    return rc;
+  struct sb p = {0};
+  _cleanup_free_ char *base = cpath(args[0], "/top");
+  sb_add(&p, base);
+  if (args[1]) {
+    struct sb a = {0};
+    for (char **x = args + 1; *x; x++)
+      sb_addf(&a, "%s%s", a.len ? " " : "", *x);
+    sb_query(&p, "ps_args", a.s);
+    sb_free(&a);
+  }
+  _cleanup_free_ char *path = sb_steal(&p);
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_json_ json_t *r = NULL;
+  if (cli_call(ctx->cli, "GET", path, NULL, &r, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  struct tabwriter *tw = tabwriter_new(20, 1, 3);
+  struct sb line = {0};
+  size_t i, j;
+  json_t *t, *row;
+  json_array_foreach(json_object_get(r, "Titles"), i, t) sb_addf(&line, "%s%s", i ? "\t" : "", json_string_value(t));
+  sb_add(&line, "\n");
+  json_array_foreach(json_object_get(r, "Processes"), i, row) {
+    json_array_foreach(row, j, t) sb_addf(&line, "%s%s", j ? "\t" : "", json_string_value(t));
+    sb_add(&line, "\n");
+  }
+  tabwriter_write(tw, line.s ? line.s : "");
+  sb_free(&line);
+  char *out = tabwriter_flush(tw);
+  fputs(out, stdout);
+  free(out);
+  tabwriter_free(tw);
+  return 0;
+}
+
+int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, 1)))
+    return rc;
+  _cleanup_free_ char *path = cpath(args[0], "/changes");
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_json_ json_t *r = NULL;
+  if (cli_call(ctx->cli, "GET", path, NULL, &r, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  size_t i;
+  json_t *c;
+  json_array_foreach(r, i, c) {
+    int64_t k = json_integer_value(json_object_get(c, "Kind"));
+    printf("%c %s\n", k == 1 ? 'A' : k == 2 ? 'D' : 'C', json_string_value(json_object_get(c, "Path")));
+  }
+  return 0;
+}
+
+static int port_key_cmp(const void *a, const void *b) {
+  return strverscmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int cmd_port(struct cmd_ctx *ctx, int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, 2)))
+    return rc;
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_json_ json_t *info = NULL;
+  if (cli_inspect_container(ctx->cli, args[0], &info, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  json_t *ports = json_object_get(json_object_get(info, "NetworkSettings"), "Ports");
+  _cleanup_free_ char *want = NULL;
+  if (args[1])
+    want = strchr(args[1], '/') ? xstrdup(args[1]) : xasprintf("%s/tcp", args[1]);
+  size_t n = json_object_size(ports), k = 0;
+  const char **keys = xcalloc(n + 1, sizeof(*keys));
+  const char *key;
+  json_t *v;
+  json_object_foreach(ports, key, v) keys[k++] = key;
+  qsort(keys, k, sizeof(*keys), port_key_cmp);
+  bool found = false;
+  for (size_t i = 0; i < k; i++) {
+    if (want && strcmp(want, keys[i]))
+      continue;
+    size_t j;
+    json_t *b;
+    json_array_foreach(json_object_get(ports, keys[i]), j, b) {
+      const char *ip = json_string_value(json_object_get(b, "HostIp"));
+      const char *hp = json_string_value(json_object_get(b, "HostPort"));
+      bool v6 = ip && strchr(ip, ':');
+      if (!ip || !*ip)
+        ip = "0.0.0.0";
+      if (want)
+        printf("%s%s%s:%s\n", v6 ? "[" : "", ip, v6 ? "]" : "", hp ? hp : "");
+      else
+        printf("%s -> %s%s%s:%s\n", keys[i], v6 ? "[" : "", ip, v6 ? "]" : "", hp ? hp : "");
+      found = true;
+    }
+  }
+  free(keys);
+  if (want && !found) {
+    fprintf(stderr, "Error: No public port '%s' published for %s\n", want, args[0]);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---------- prune ---------- */
+
+bool cli_confirm(const char *warning) {
+  fprintf(stdout, "%s\nAre you sure you want to continue? [y/N] ", warning);
+  fflush(stdout);
+  char line[64];
+  if (!fgets(line, sizeof(line), stdin))
+    return false;
+  line[strcspn(line, "\r\n")] = '\0';
+  return !strcasecmp(line, "y") || !strcasecmp(line, "yes");
+}
+
+int cmd_container_prune(struct cmd_ctx *ctx, int argc, char **argv) {
+  bool force = false;
+  _cleanup_strv_ char **filters = NULL;
+  const struct flag flags[] = {
+      {"filter", 0, FLAG_STRV, &filters, "Provide filter values (e.g. \"until=<timestamp>\")", NULL},
+      {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 0, 0)))
+    return rc;
+  if (!force && !cli_confirm("WARNING! This will remove all stopped containers."))
+    return 0;
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_free_ char *fj = NULL;
+  if (filters_json(filters, &fj, &err) < 0) {
+    cmd_print_err(err);
+    return 125;
+  }
+  struct sb p = {0};
+  sb_add(&p, "/containers/prune");
+  if (fj)
+    sb_query(&p, "filters", fj);
+  _cleanup_free_ char *path = sb_steal(&p);
+  _cleanup_json_ json_t *r = NULL;
+  if (cli_call(ctx->cli, "POST", path, NULL, &r, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  json_t *del = json_object_get(r, "ContainersDeleted");
+  if (json_array_size(del)) {
+    printf("Deleted Containers:\n");
+    size_t i;
+    json_t *d;
+    json_array_foreach(del, i, d) printf("%s\n", json_string_value(d));
+    printf("\n");
+  }
+  _cleanup_free_ char *sz = fmt_human_size((double)json_integer_value(json_object_get(r, "SpaceReclaimed")), 3);
+  printf("Total reclaimed space: %s\n", sz);
+  return 0;
+}
+
+int cli_filters_json(char **filters, char **out, struct berr **err) { return filters_json(filters, out, err); }

@@ -1,0 +1,173 @@
+/*
+ * stream.c — the CLI side of hijacked attach / exec streams and of log
+ * streams: Docker's stdcopy framing (8-byte header: stream, 0, 0, 0, size
+ * big-endian), raw terminal mode, SIGWINCH → resize, signal proxying.
+ *
+ * One thread, one poll loop over stdin, the connection and a signalfd: no
+ * threads to join, nothing left running when the stream ends. Detach keys
+ * are recognised by the daemon (docker sends them as ?detachKeys=), so the
+ * CLI forwards every byte. stdin EOF half-closes the connection (docker's
+ * CloseWrite) and the loop continues until the daemon ends the output.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+
+#include "cli/cli.h"
+
+/* stdcopy demultiplexer state: frames may be split across reads */
+struct demux {
+  unsigned char hdr[8];
+  size_t hlen;      /* header bytes collected */
+  size_t left;      /* payload bytes left in the current frame */
+  int fd;           /* where the current frame goes */
+};
+
+static int write_all_fd(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return -errno;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int demux_feed(struct demux *d, const char *p, size_t n) {
+  while (n) {
+    if (d->left == 0) {
+      size_t k = 8 - d->hlen < n ? 8 - d->hlen : n;
+      memcpy(d->hdr + d->hlen, p, k);
+      d->hlen += k;
+      p += k;
+      n -= k;
+      if (d->hlen < 8)
+        return 0;
+      d->hlen = 0;
+      d->left = ((size_t)d->hdr[4] << 24) | ((size_t)d->hdr[5] << 16) | ((size_t)d->hdr[6] << 8) |
+                d->hdr[7];
+      d->fd = d->hdr[0] == 2 ? STDERR_FILENO : STDOUT_FILENO;
+      continue;
+    }
+    size_t k = d->left < n ? d->left : n;
+    write_all_fd(d->fd, p, k);
+    d->left -= k;
+    p += k;
+    n -= k;
+  }
+  return 0;
+}
+
+int stream_demux_resp(struct http_resp *r, bool tty, struct berr **err) {
+  struct demux d = {0};
+  char buf[32768];
+  for (;;) {
+    ssize_t k = resp_read(r, buf, sizeof(buf));
+    if (k < 0)
+      return berr_set(err, EPROTO, "error reading the stream: unexpected EOF");
+    if (k == 0)
+      return 0;
+    if (tty)
+      write_all_fd(STDOUT_FILENO, buf, (size_t)k);
+    else
+      demux_feed(&d, buf, (size_t)k);
+  }
+}
+
+void stream_resize(struct cli *cli, const char *path) {
+  struct winsize ws;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+    return;
+  if (!ws.ws_row && !ws.ws_col)
+    return;
+  char q[64];
+  snprintf(q, sizeof(q), "?h=%u&w=%u", ws.ws_row, ws.ws_col);
+  _cleanup_free_ char *p = xasprintf("%s%s", path, q);
+  _cleanup_berr_ struct berr *e = NULL;
+  cli_call(cli, "POST", p, NULL, NULL, NULL, &e); /* best effort, as docker */
+}
+
+static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+int stream_run(struct cli *cli, struct conn *c, const struct stream_opts *o, struct berr **err) {
+  struct termios saved;
+  bool raw = false;
+  if (o->tty && o->in && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    t.c_oflag = saved.c_oflag; /* docker keeps output processing on the client side */
+    raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+  }
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  if (o->tty && o->resize_path)
+    sigaddset(&mask, SIGWINCH);
+  if (o->sig_proxy && !o->tty && o->kill_path)
+    for (size_t i = 0; i < sizeof(proxied) / sizeof(proxied[0]); i++)
+      sigaddset(&mask, proxied[i]);
+  sigprocmask(SIG_BLOCK, &mask, &old);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (o->tty && o->resize_path)
+    stream_resize(cli, o->resize_path);
+
+  struct demux d = {0};
+  bool in_open = o->in;
+  int rc = 0;
+  char buf[32768];
+  for (;;) {
+    struct pollfd p[3] = {{.fd = conn_fd(c), .events = POLLIN},
+                          {.fd = sfd, .events = POLLIN},
+                          {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN}};
+    if (conn_pending(c) == 0 && poll(p, 3, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      rc = berr_sys(err, errno, "poll");
+      break;
+    }
+    if (conn_pending(c) || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t k = conn_read(c, buf, sizeof(buf));
+      if (k <= 0)
+        break; /* the daemon ended the stream */
+      if (o->tty)
+        write_all_fd(STDOUT_FILENO, buf, (size_t)k);
+      else
+        demux_feed(&d, buf, (size_t)k);
+      continue;
+    }
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGWINCH) {
+          stream_resize(cli, o->resize_path);
+        } else if (o->kill_path) {
+          _cleanup_free_ char *kp = xasprintf("%s?signal=%u", o->kill_path, si.ssi_signo);
+          _cleanup_berr_ struct berr *e = NULL;
+          cli_call(cli, "POST", kp, NULL, NULL, NULL, &e);
+        }
+      }
+    }
+    if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k <= 0) {
+        in_open = false;
+        conn_close_write(c);
+      } else if (conn_write_all(c, buf, (size_t)k) < 0) {
+        in_open = false;
+      }
+    }
+  }
+  if (sfd >= 0)
+    close(sfd);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (raw)
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  return rc;
+}
