@@ -77,8 +77,9 @@ int store_rw_create(struct store *s, const char *cid, const char *image_id, stru
     r = mkdir_p(d, 0755, err);
   }
   if (r == 0) {
+    /* A cache of rw_layers (the DB row is the truth): no fsync needed. */
     _cleanup_free_ char *lp = fs_dir(s, cid, "lower");
-    r = write_file_atomic(lp, lower, strlen(lower), 0600, err);
+    r = write_file_replace(lp, lower, strlen(lower), 0600, err);
   }
   if (r == 0 && (r = db_begin(s->db, err)) == 0) {
     sqlite3_stmt *st = NULL;
