@@ -45,6 +45,10 @@ int cmd_version(struct cmd_ctx *ctx, int argc, char **argv) {
                                             ctx->cli->api_version ? ctx->cli->api_version : "1.41",
                                             "GitCommit", "", "Os", "linux", "Arch", "amd64", "Context", "default");
   if (format) {
+    /* templates see Go's field names: APIVersion where the JSON says ApiVersion */
+    json_object_set(client, "APIVersion", json_object_get(client, "ApiVersion"));
+    if (json_is_object(server) && json_object_get(server, "ApiVersion"))
+      json_object_set(server, "APIVersion", json_object_get(server, "ApiVersion"));
     _cleanup_json_ json_t *all = json_pack("{s:O, s:O}", "Client", client, "Server", server ? server : json_null());
     rc = print_format(format, all);
     if (r < 0) {

@@ -235,6 +235,20 @@ PY
 	run -0 "$DOCKER28" -H "tcp://127.0.0.1:$port" --tlsverify --tlscacert "$d/ca.pem" \
 		--tlscert "$d/ccert.pem" --tlskey "$d/ckey.pem" version --format '{{.Server.APIVersion}}'
 	[ "$output" = 1.41 ]
+	# the berth CLI: flags, then DOCKER_CERT_PATH + DOCKER_TLS_VERIFY (docker's file names)
+	local berth=$BERTH_BUILD/src/cli/berth
+	run -0 "$berth" -H "tcp://127.0.0.1:$port" --tlsverify --tlscacert "$d/ca.pem" \
+		--tlscert "$d/ccert.pem" --tlskey "$d/ckey.pem" version --format '{{.Server.APIVersion}}'
+	[ "$output" = 1.41 ]
+	mkdir -p "$d/certs"
+	cp "$d/ca.pem" "$d/certs/ca.pem"
+	cp "$d/ccert.pem" "$d/certs/cert.pem"
+	cp "$d/ckey.pem" "$d/certs/key.pem"
+	DOCKER_CERT_PATH=$d/certs DOCKER_TLS_VERIFY=1 DOCKER_HOST=tcp://127.0.0.1:$port \
+		run -0 "$berth" version --format '{{.Server.APIVersion}}'
+	[ "$output" = 1.41 ]
+	# without a client certificate the daemon refuses the handshake
+	run ! "$berth" -H "tcp://127.0.0.1:$port" --tlsverify --tlscacert "$d/ca.pem" version
 	# back to the plain daemon for the other tests
 	stop_berthd
 	start_berthd
