@@ -87,14 +87,29 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The drop-in tests run dockerd and containerd with debug logging (their logs
+# explain failures); a benchmark must not: the same starters, with the debug
+# switches turned off (berthd runs without -D too). Fails loudly if the
+# helpers change so that the switches are no longer found.
+undebug() {
+	local f=$1 body
+	body=$(declare -f "$f" | sed -e 's/level = "debug"/level = "info"/' -e 's/ --debug;$/;/')
+	[ "$body" != "$(declare -f "$f")" ] || { echo "run.sh: no debug switch found in $f" >&2; exit 1; }
+	eval "bench_${body}"
+}
+undebug dropin_start_containerd
+undebug dropin_start_dockerd
+
 echo "==> starting dockerd (+ containerd) and berthd"
-dropin_start_containerd
-dropin_start_dockerd
+bench_dropin_start_containerd
+bench_dropin_start_dockerd
 mkdir -p "$work/berth/data" "$work/berth/exec"
+echo '{}' >"$work/berth/daemon.json"
 BERTH_SOCK=unix://$work/berth/berth.sock
-"$BERTHD" --data-root "$work/berth/data" --exec-root "$work/berth/exec" \
+"$BERTHD" --config-file "$work/berth/daemon.json" \
+	--data-root "$work/berth/data" --exec-root "$work/berth/exec" \
 	-H "$BERTH_SOCK" --pidfile "$work/berth/berthd.pid" \
-	--cgroup-parent "/$DROPIN_TOKEN/berth" --bridge none --iptables=false \
+	--cgroup-parent "/$DROPIN_TOKEN/berth" --bridge none --iptables=false --ip6tables=false \
 	--shim-path "$SHIM" --runtime-path "$BERTH_RUNC" >"$work/berthd.log" 2>&1 &
 BERTHD_PID=$!
 n=100
@@ -161,6 +176,7 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
 
 # ---- memory first (idle daemons) --------------------------------------------
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "==> idle memory"
 sleep 2
 dockerd_rss=$(rss_kib "$DOCKERD_PID")
@@ -180,11 +196,14 @@ dshim_rss=$(rss_kib "$dshim_pid")
 bshim_rss=$(rss_kib "$bshim_pid")
 docker rm -f bench-shim >/dev/null
 "${B[@]}" rm -f bench-shim >/dev/null
+echo "    dockerd $dockerd_rss + containerd $containerd_rss KiB, berthd $berthd_rss KiB;" \
+	"shim: containerd-shim-runc-v2 $dshim_rss KiB, berth-shim $bshim_rss KiB"
 
 # ---- run --rm -----------------------------------------------------------------
 echo "==> run --rm busybox true x $iterations"
 read -r d_med d_p90 b_med b_p90 < <(time_alternating "$iterations" \
 	"${D[@]}" run --rm busybox true -- "${B[@]}" run --rm busybox true)
+echo "    docker $d_med ms (p90 $d_p90), berth $b_med ms (p90 $b_p90)"
 
 # ---- parallel run -d ------------------------------------------------------------
 echo "==> $parallel x run -d in parallel (3 rounds)"
@@ -197,6 +216,7 @@ for round in 1 2 3; do
 done
 dpar_med=$(printf '%s\n' "${dpar[@]}" | median)
 bpar_med=$(printf '%s\n' "${bpar[@]}" | median)
+echo "    docker ${dpar[*]} ms, berth ${bpar[*]} ms"
 
 # ---- ps -a with many containers ---------------------------------------------------
 echo "==> ps -a with $ps_count containers"
@@ -205,14 +225,27 @@ for _ in $(seq "$ps_count"); do
 	"${B[@]}" create busybox true >/dev/null
 done
 read -r dps_med dps_p90 bps_med bps_p90 < <(time_alternating 20 "${D[@]}" ps -a -- "${B[@]}" ps -a)
+echo "    docker $dps_med ms (p90 $dps_p90), berth $bps_med ms (p90 $bps_p90)"
 docker rm -f $(docker ps -aq) >/dev/null
 "${B[@]}" rm -f $("${B[@]}" ps -aq) >/dev/null
 
 # ---- sizes ----------------------------------------------------------------------
-size_kib() { du -kL "$@" | awk '{s += $1} END {print s}'; }
+# stripped, as the distribution's binaries are (a debugoptimized build carries
+# several MiB of DWARF that is never loaded)
+size_kib() {
+	local f s=0
+	for f in "$@"; do
+		strip -o "$work/stripped" "$f" 2>/dev/null || cp -L "$f" "$work/stripped"
+		s=$((s + $(stat -c %s "$work/stripped")))
+	done
+	rm -f "$work/stripped"
+	echo $(((s + 1023) / 1024))
+}
 berth_size=$(size_kib "$BERTH" "$BERTHD" "$SHIM" "$BERTH_RUNC")
 docker_size=$(size_kib "$(command -v docker)" /usr/sbin/dockerd /usr/bin/containerd \
 	/usr/bin/containerd-shim-runc-v2 "$(command -v runc)")
+berth_sizes=$(for f in "$BERTH" "$BERTHD" "$SHIM" "$BERTH_RUNC"; do echo "${f##*/} $(size_kib "$f")"; done |
+	awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2} END {print ""}')
 
 # ---- report -----------------------------------------------------------------------
 docker_idle=$((dockerd_rss + containerd_rss))
@@ -229,7 +262,10 @@ docker.io $(dockerd --version | sed 's/Docker version //; s/,.*//') with contain
 | \`ps -a\` with $ps_count containers, median (p90) | $dps_med ms ($dps_p90) | $bps_med ms ($bps_p90) | ×$(ratio "$dps_med" "$bps_med") |
 | idle daemon RSS | $docker_idle KiB (dockerd $dockerd_rss + containerd $containerd_rss) | $berthd_rss KiB | ×$(ratio "$docker_idle" "$berthd_rss") |
 | shim RSS, one container | $dshim_rss KiB | $bshim_rss KiB | ×$(ratio "$dshim_rss" "$bshim_rss") |
-| binaries on disk | $docker_size KiB | $berth_size KiB | ×$(ratio "$docker_size" "$berth_size") |
+| binaries on disk, stripped | $docker_size KiB | $berth_size KiB | ×$(ratio "$docker_size" "$berth_size") |
+
+berth's binaries (KiB): $berth_sizes. Docker's: docker, dockerd, containerd,
+containerd-shim-runc-v2, runc. Load average when the runs started: $load_start.
 EOF
 )
 echo

@@ -65,6 +65,7 @@ struct http_resp {
   bool eof;                 /* body fully read */
   struct conn *c;           /* where the body comes from */
   struct conn *owned;       /* c when the response owns it (streams); closed by resp_free */
+  char *path_stat;          /* X-Docker-Container-Path-Stat (base64 JSON), archive routes */
 };
 
 void cli_init(struct cli *cli);
@@ -123,6 +124,8 @@ enum flag_type {
   FLAG_STR,    /* char ** (not owned: points into argv or a literal) */
   FLAG_STRV,   /* char *** (repeatable; vector owned, strings from argv) */
   FLAG_INT,    /* int64_t * */
+  FLAG_DURATION, /* int64_t * nanoseconds: Go's time.ParseDuration ("1m30s") */
+  FLAG_BYTES,  /* int64_t *: go-units RAMInBytes ("512m", "1g") */
 };
 
 struct flag {
@@ -170,6 +173,10 @@ char *fmt_state_status(const json_t *state, double now);
 int parse_timestamp_arg(const char *s, double now, char **out, struct berr **err);
 /* Go duration "1m30s", "500ms" → nanoseconds. */
 int parse_go_duration(const char *s, int64_t *ns);
+/* The same with Go's error text in *err ("time: unknown unit ..."). */
+int parse_go_duration_err(const char *s, int64_t *ns, struct berr **err);
+/* go-units RAMInBytes: "512m" → bytes; *err "invalid size: '...'" / "invalid suffix: '...'". */
+int parse_ram_bytes(const char *s, int64_t *out, struct berr **err);
 /* Docker's --cpus "1.5" → NanoCPUs. */
 int parse_nano_cpus(const char *s, int64_t *out);
 /* Strip "sha256:" and cut to 12 chars (stringid.TruncateID). Caller frees. */

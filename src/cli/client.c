@@ -416,6 +416,9 @@ static void head_field(struct http_resp *resp, char *line) {
   else if (!strcasecmp(line, "Content-Type")) {
     free(resp->ctype);
     resp->ctype = xstrdup(v);
+  } else if (!strcasecmp(line, "X-Docker-Container-Path-Stat")) {
+    free(resp->path_stat);
+    resp->path_stat = xstrdup(v);
   } else if (!strcasecmp(line, "Api-Version")) {
     free(resp->api_version);
     resp->api_version = xstrdup(v);
@@ -457,7 +460,8 @@ void resp_free(struct http_resp *r) {
   r->owned = NULL;
   free(r->ctype);
   free(r->api_version);
-  r->ctype = r->api_version = NULL;
+  free(r->path_stat);
+  r->ctype = r->api_version = r->path_stat = NULL;
 }
 
 ssize_t resp_read(struct http_resp *r, void *buf, size_t n) {

@@ -161,14 +161,14 @@ int cmd_rename(struct cmd_ctx *ctx, int argc, char **argv) {
 }
 
 int cmd_update(struct cmd_ctx *ctx, int argc, char **argv) {
-  const char *cpus = NULL, *mem = NULL, *swap = NULL, *restart = NULL, *res = NULL;
-  int64_t pids = 0, shares = 0;
-  bool pids_set = false, shares_set = false;
+  const char *cpus = NULL, *swap = NULL, *restart = NULL;
+  int64_t pids = 0, shares = 0, mem = 0, res = 0;
+  bool pids_set = false, shares_set = false, mem_set = false, res_set = false;
   const struct flag flags[] = {
       {"cpu-shares", 'c', FLAG_INT, &shares, "CPU shares (relative weight)", &shares_set},
       {"cpus", 0, FLAG_STR, &cpus, "Number of CPUs", NULL},
-      {"memory", 'm', FLAG_STR, &mem, "Memory limit", NULL},
-      {"memory-reservation", 0, FLAG_STR, &res, "Memory soft limit", NULL},
+      {"memory", 'm', FLAG_BYTES, &mem, "Memory limit", &mem_set},
+      {"memory-reservation", 0, FLAG_BYTES, &res, "Memory soft limit", &res_set},
       {"memory-swap", 0, FLAG_STR, &swap, "Swap limit equal to memory plus swap: -1 to enable unlimited swap", NULL},
       {"pids-limit", 0, FLAG_INT, &pids, "Tune container pids limit (set -1 for unlimited)", &pids_set},
       {"restart", 0, FLAG_STR, &restart, "Restart policy to apply when a container exits", NULL},
@@ -179,18 +179,19 @@ int cmd_update(struct cmd_ctx *ctx, int argc, char **argv) {
     return rc;
   _cleanup_json_ json_t *body = json_object();
   int64_t v;
-  struct { const char *val, *key, *flag; } sizes[] = {
-      {mem, "Memory", "-m, --memory"}, {swap, "MemorySwap", "--memory-swap"},
-      {res, "MemoryReservation", "--memory-reservation"}};
-  for (size_t i = 0; i < 3; i++) {
-    if (!sizes[i].val)
-      continue;
-    if (parse_size_bytes(sizes[i].val, &v) < 0) {
-      fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'\n", sizes[i].val,
-              sizes[i].flag, sizes[i].val);
+  if (mem_set)
+    json_object_set_new(body, "Memory", json_integer(mem));
+  if (res_set)
+    json_object_set_new(body, "MemoryReservation", json_integer(res));
+  if (swap) {
+    /* docker's MemSwapBytes: "-1" is unlimited, else a RAMInBytes size */
+    _cleanup_berr_ struct berr *e = NULL;
+    if (strcmp(swap, "-1") && parse_ram_bytes(swap, &v, &e) < 0) {
+      fprintf(stderr, "invalid argument \"%s\" for \"--memory-swap\" flag: %s\n\nUsage:  %s\n\n"
+              "Run 'berth %s --help' for more information\n", swap, e->msg, ctx->usage, ctx->name);
       return 125;
     }
-    json_object_set_new(body, sizes[i].key, json_integer(v));
+    json_object_set_new(body, "MemorySwap", json_integer(strcmp(swap, "-1") ? v : -1));
   }
   if (cpus) {
     if (parse_nano_cpus(cpus, &v) < 0) {

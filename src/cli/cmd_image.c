@@ -273,7 +273,9 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv) {
                                : !notrunc ? fmt_trunc_id(id) : xstrdup(id);
     int64_t created = json_integer_value(json_object_get(h, "Created"));
     _cleanup_free_ char *dur = fmt_human_duration(now - (double)created);
-    _cleanup_free_ char *since = human ? xasprintf("%s ago", dur) : fmt_go_time(created);
+    /* docker 28: a layer without a creation time is "N/A" */
+    _cleanup_free_ char *since = !human ? fmt_go_time(created)
+                                 : created > 0 ? xasprintf("%s ago", dur) : xstrdup("N/A");
     const char *cb = json_string_value(json_object_get(h, "CreatedBy"));
     _cleanup_free_ char *cbs = xstrdup(cb ? cb : "");
     for (char *c = cbs; *c; c++)

@@ -20,10 +20,12 @@
 struct run_opts {
   bool detach, interactive, tty, rm, init, privileged, read_only, no_healthcheck, sig_proxy;
   bool entrypoint_set, sig_proxy_set, health_retries_set, stop_timeout_set, pids_set;
+  bool health_interval_set, health_timeout_set, health_start_set, memory_set, shm_set;
   const char *name, *workdir, *user, *entrypoint, *restart, *stop_signal, *health_cmd;
-  const char *health_interval, *health_timeout, *health_start_period, *cidfile, *memory, *cpus;
+  const char *cidfile, *cpus;
   const char *network, *hostname, *detach_keys, *platform, *pull, *log_driver;
-  int64_t health_retries, stop_timeout, pids_limit;
+  int64_t health_retries, stop_timeout, pids_limit, memory, shm_size;
+  int64_t health_interval, health_timeout, health_start_period; /* ns */
   char **env, **env_file, **label, **label_file, **attach, **cap_add, **cap_drop, **volume, **publish;
   char **log_opt, **dns, **add_host, **expose, **tmpfs, **device, **security_opt, **ulimit, **sysctl;
 };
@@ -52,10 +54,10 @@ static void run_opts_free(struct run_opts *o) {
   {"env-file", 0, FLAG_STRV, &(o).env_file, "Read in a file of environment variables", NULL},     \
   {"expose", 0, FLAG_STRV, &(o).expose, "Expose a port or a range of ports", NULL},               \
   {"health-cmd", 0, FLAG_STR, &(o).health_cmd, "Command to run to check health", NULL},           \
-  {"health-interval", 0, FLAG_STR, &(o).health_interval, "Time between running the check (ms|s|m|h) (default 0s)", NULL}, \
+  {"health-interval", 0, FLAG_DURATION, &(o).health_interval, "Time between running the check (ms|s|m|h) (default 0s)", &(o).health_interval_set}, \
   {"health-retries", 0, FLAG_INT, &(o).health_retries, "Consecutive failures needed to report unhealthy", &(o).health_retries_set}, \
-  {"health-start-period", 0, FLAG_STR, &(o).health_start_period, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", NULL}, \
-  {"health-timeout", 0, FLAG_STR, &(o).health_timeout, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", NULL}, \
+  {"health-start-period", 0, FLAG_DURATION, &(o).health_start_period, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", &(o).health_start_set}, \
+  {"health-timeout", 0, FLAG_DURATION, &(o).health_timeout, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", &(o).health_timeout_set}, \
   {"hostname", 'h', FLAG_STR, &(o).hostname, "Container host name", NULL},                       \
   {"init", 0, FLAG_BOOL, &(o).init, "Run an init inside the container that forwards signals and reaps processes", NULL}, \
   {"interactive", 'i', FLAG_BOOL, &(o).interactive, "Keep STDIN open even if not attached", NULL}, \
@@ -63,7 +65,7 @@ static void run_opts_free(struct run_opts *o) {
   {"label-file", 0, FLAG_STRV, &(o).label_file, "Read in a line delimited file of labels", NULL}, \
   {"log-driver", 0, FLAG_STR, &(o).log_driver, "Logging driver for the container", NULL},         \
   {"log-opt", 0, FLAG_STRV, &(o).log_opt, "Log driver options", NULL},                            \
-  {"memory", 'm', FLAG_STR, &(o).memory, "Memory limit", NULL},                                   \
+  {"memory", 'm', FLAG_BYTES, &(o).memory, "Memory limit", &(o).memory_set},                                   \
   {"name", 0, FLAG_STR, &(o).name, "Assign a name to the container", NULL},                       \
   {"network", 0, FLAG_STR, &(o).network, "Connect a container to a network", NULL},               \
   {"net", 0, FLAG_STR, &(o).network, "Connect a container to a network", NULL},                   \
@@ -75,6 +77,7 @@ static void run_opts_free(struct run_opts *o) {
   {"read-only", 0, FLAG_BOOL, &(o).read_only, "Mount the container's root filesystem as read only", NULL}, \
   {"restart", 0, FLAG_STR, &(o).restart, "Restart policy to apply when a container exits (default \"no\")", NULL}, \
   {"rm", 0, FLAG_BOOL, &(o).rm, "Automatically remove the container and its associated anonymous volumes when it exits", NULL}, \
+  {"shm-size", 0, FLAG_BYTES, &(o).shm_size, "Size of /dev/shm", &(o).shm_set},                 \
   {"security-opt", 0, FLAG_STRV, &(o).security_opt, "Security Options", NULL},                    \
   {"sig-proxy", 0, FLAG_BOOL, &(o).sig_proxy, "Proxy received signals to the process (default true)", &(o).sig_proxy_set}, \
   {"stop-signal", 0, FLAG_STR, &(o).stop_signal, "Signal to stop the container", NULL},           \
@@ -90,21 +93,31 @@ static void run_opts_free(struct run_opts *o) {
 
 /* ---------- config building ---------- */
 
-/* KEY=VALUE or KEY (taken from our environment when set), as docker's opts.ValidateEnv */
+/* KEY=VALUE, or KEY: docker's opts.ValidateEnv takes the value from our
+ * environment when set and otherwise passes the bare name on unchanged */
 static void add_env(json_t *arr, const char *kv) {
-  if (strchr(kv, '=')) {
-    json_array_append_new(arr, json_string(kv));
-    return;
-  }
-  const char *v = getenv(kv);
+  const char *v = strchr(kv, '=') ? NULL : getenv(kv);
   if (v)
     json_array_append_new(arr, json_string_nocheck(xasprintf("%s=%s", kv, v)));
+  else
+    json_array_append_new(arr, json_string(kv));
+}
+
+/* Go's syscall.Errno text: strerror in lower case ("no such file or directory") */
+static char *go_strerror(int e) {
+  char *s = xstrdup(strerror(e));
+  if (s[0] >= 'A' && s[0] <= 'Z')
+    s[0] = (char)(s[0] - 'A' + 'a');
+  return s;
 }
 
 static int read_lines_file(const char *path, json_t *arr, bool env, struct berr **err) {
   _cleanup_free_ char *text = NULL;
-  if (read_file(path, &text, NULL, NULL) < 0)
-    return berr_sys(err, errno ? errno : ENOENT, "open %s", path);
+  if (read_file(path, &text, NULL, NULL) < 0) {
+    int e = errno ? errno : ENOENT;
+    _cleanup_free_ char *why = go_strerror(e);
+    return berr_set(err, e, "open %s: %s", path, why); /* docker's os.Open error */
+  }
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     size_t n = strlen(line);
     if (n && line[n - 1] == '\r')
@@ -197,18 +210,6 @@ static int add_publish(json_t *exposed, json_t *bindings, const char *spec, stru
   return 0;
 }
 
-static int set_duration(json_t *obj, const char *key, const char *v, const char *flag,
-                        struct berr **err) {
-  int64_t ns;
-  if (!v)
-    return 0;
-  if (parse_go_duration(v, &ns) < 0)
-    return berr_set(err, EINVAL, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"",
-                    v, flag, v);
-  json_object_set_new(obj, key, json_integer(ns));
-  return 0;
-}
-
 static int restart_policy(const char *s, json_t **out, struct berr **err) {
   _cleanup_free_ char *name = xstrdup(s ? s : "no");
   int64_t max = 0;
@@ -293,20 +294,26 @@ static int build_config(struct run_opts *o, char **args, bool run, json_t **out,
   if (o->stop_timeout_set)
     json_object_set_new(cfg, "StopTimeout", json_integer(o->stop_timeout));
   if (o->no_healthcheck) {
-    if (o->health_cmd || o->health_interval || o->health_timeout || o->health_retries_set ||
-        o->health_start_period)
+    if (o->health_cmd || o->health_interval_set || o->health_timeout_set || o->health_retries_set ||
+        o->health_start_set)
       return berr_set(err, EINVAL, "--no-healthcheck conflicts with --health-* options");
     json_object_set_new(cfg, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
-  } else if (o->health_cmd || o->health_interval || o->health_timeout || o->health_retries_set ||
-             o->health_start_period) {
+  } else if (o->health_cmd || o->health_interval_set || o->health_timeout_set ||
+             o->health_retries_set || o->health_start_set) {
     json_t *h = json_object();
     json_object_set_new(cfg, "Healthcheck", h);
     if (o->health_cmd)
       json_object_set_new(h, "Test", json_pack("[s,s]", "CMD-SHELL", o->health_cmd));
-    if ((r = set_duration(h, "Interval", o->health_interval, "health-interval", err)) < 0 ||
-        (r = set_duration(h, "Timeout", o->health_timeout, "health-timeout", err)) < 0 ||
-        (r = set_duration(h, "StartPeriod", o->health_start_period, "health-start-period", err)) < 0)
-      return r;
+    /* docker: "--health-interval cannot be negative" and friends */
+    if (o->health_interval < 0 || o->health_timeout < 0 || o->health_start_period < 0)
+      return berr_set(err, EINVAL, "--health-%s cannot be negative",
+                      o->health_interval < 0 ? "interval" : o->health_timeout < 0 ? "timeout" : "start-period");
+    if (o->health_interval_set)
+      json_object_set_new(h, "Interval", json_integer(o->health_interval));
+    if (o->health_timeout_set)
+      json_object_set_new(h, "Timeout", json_integer(o->health_timeout));
+    if (o->health_start_set)
+      json_object_set_new(h, "StartPeriod", json_integer(o->health_start_period));
     if (o->health_retries_set)
       json_object_set_new(h, "Retries", json_integer(o->health_retries));
   }
@@ -361,13 +368,10 @@ static int build_config(struct run_opts *o, char **args, bool run, json_t **out,
   json_object_set_new(hc, "ReadonlyRootfs", json_boolean(o->read_only));
   if (o->init)
     json_object_set_new(hc, "Init", json_true());
-  if (o->memory) {
-    int64_t m;
-    if (parse_size_bytes(o->memory, &m) < 0)
-      return berr_set(err, EINVAL, "invalid argument \"%s\" for \"-m, --memory\" flag: invalid size: '%s'",
-                      o->memory, o->memory);
-    json_object_set_new(hc, "Memory", json_integer(m));
-  }
+  if (o->memory_set)
+    json_object_set_new(hc, "Memory", json_integer(o->memory));
+  if (o->shm_set)
+    json_object_set_new(hc, "ShmSize", json_integer(o->shm_size));
   if (o->cpus) {
     int64_t n;
     if (parse_nano_cpus(o->cpus, &n) < 0)
@@ -542,11 +546,9 @@ static int run_or_create(struct cmd_ctx *ctx, int argc, char **argv, bool run) {
     return rc;
   }
   _cleanup_berr_ struct berr *err = NULL;
-  if (strv_len(args) < 1) {
-    fprintf(stderr, "%s: '%s' requires at least 1 argument\n\nUsage:  %s\n\nSee 'berth %s --help' for more information\n",
-            ctx->cli->prog, ctx->name, ctx->usage, ctx->name);
+  if ((rc = cmd_need_args(ctx, args, 1, SIZE_MAX))) {
     run_opts_free(&o);
-    return 125;
+    return rc;
   }
   _cleanup_json_ json_t *cfg = NULL;
   _cleanup_free_ char *id = NULL;
@@ -554,7 +556,14 @@ static int run_or_create(struct cmd_ctx *ctx, int argc, char **argv, bool run) {
   _cleanup_free_ char *sp = NULL, *body = NULL;
   _cleanup_json_ json_t *w = NULL;
   if (build_config(&o, args, run, &cfg, &err) < 0) {
-    rc = run_fail(ctx, err, 125);
+    if (!strncmp(err->msg, "invalid argument \"", 18)) {
+      /* a flag value docker checks in its flag parser: pflag's text, no prefix */
+      fprintf(stderr, "%s\n\nUsage:  %s\n\nRun 'berth %s --help' for more information\n",
+              err->msg, ctx->usage, ctx->name);
+      rc = 125;
+    } else {
+      rc = run_fail(ctx, err, 125);
+    }
     goto out;
   }
   if (o.cidfile && path_exists(o.cidfile)) {

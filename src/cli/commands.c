@@ -135,16 +135,25 @@ int cmd_need_args(struct cmd_ctx *ctx, char **args, size_t min, size_t max) {
   size_t n = strv_len(args);
   if (n >= min && n <= max)
     return 0;
-  if (min == max)
-    fprintf(stderr, "berth: '%s' requires %zu argument%s\n", ctx->name, min, min == 1 ? "" : "s");
-  else if (n < min)
-    fprintf(stderr, "berth: '%s' requires at least %zu argument%s\n", ctx->name, min,
+  /* docker 28's cli.NoArgs / ExactArgs / RequiresRangeArgs / RequiresMinArgs /
+   * RequiresMaxArgs texts; only the min-args one says "See" instead of "Run" */
+  const char *how = "Run";
+  if (max == 0)
+    fprintf(stderr, "berth: 'berth %s' accepts no arguments\n", ctx->name);
+  else if (min == max)
+    fprintf(stderr, "berth: 'berth %s' requires %zu argument%s\n", ctx->name, min, min == 1 ? "" : "s");
+  else if (max != SIZE_MAX && min > 0)
+    fprintf(stderr, "berth: 'berth %s' requires at least %zu and at most %zu argument%s\n",
+            ctx->name, min, max, max == 1 ? "" : "s");
+  else if (n < min) {
+    fprintf(stderr, "berth: 'berth %s' requires at least %zu argument%s\n", ctx->name, min,
             min == 1 ? "" : "s");
-  else
-    fprintf(stderr, "berth: '%s' accepts at most %zu argument%s\n", ctx->name, max,
+    how = "See";
+  } else
+    fprintf(stderr, "berth: 'berth %s' requires at most %zu argument%s\n", ctx->name, max,
             max == 1 ? "" : "s");
-  fprintf(stderr, "\nUsage:  %s\n\nSee 'berth %s --help' for more information\n", ctx->usage,
-          ctx->name);
+  fprintf(stderr, "\nUsage:  %s\n\n%s 'berth %s --help' for more information\n", ctx->usage,
+          how, ctx->name);
   return 1;
 }
 

@@ -5,6 +5,7 @@
  * (run, exec) the first positional argument ends flags so that the
  * container's own command keeps its options. Error texts are pflag's.
  */
+#include <ctype.h>
 #include <errno.h>
 
 #include "cli/cli.h"
@@ -54,11 +55,26 @@ static int set_value(const struct flag *f, const char *v, struct berr **err) {
     *(char ***)f->dst = strv_append(*(char ***)f->dst, xstrdup(v));
     return 0;
   case FLAG_INT: {
-    int64_t x;
-    if (parse_int64(v, &x) < 0)
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!*v || *end || isspace((unsigned char)*v))
       return berr_set(err, EINVAL, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax",
                       v, d, v);
+    if (errno == ERANGE)
+      return berr_set(err, EINVAL, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": value out of range",
+                      v, d, v);
     *(int64_t *)f->dst = x;
+    return 0;
+  }
+  case FLAG_DURATION:
+  case FLAG_BYTES: {
+    /* pflag wraps the value parser's own error text */
+    _cleanup_berr_ struct berr *e = NULL;
+    int r = f->type == FLAG_DURATION ? parse_go_duration_err(v, (int64_t *)f->dst, &e)
+                                     : parse_ram_bytes(v, (int64_t *)f->dst, &e);
+    if (r < 0)
+      return berr_set(err, EINVAL, "invalid argument \"%s\" for \"%s\" flag: %s", v, d, e->msg);
     return 0;
   }
   }
@@ -157,6 +173,7 @@ void flags_help(FILE *out, const struct flag *flags) {
   for (const struct flag *f = flags; f->name; f++) {
     char d[96];
     const char *t = f->type == FLAG_BOOL ? "" : f->type == FLAG_INT ? " int"
+                  : f->type == FLAG_DURATION ? " duration" : f->type == FLAG_BYTES ? " bytes"
                   : f->type == FLAG_STRV ? " list" : " string";
     if (f->shorthand)
       snprintf(d, sizeof(d), "-%c, --%s%s", f->shorthand, f->name, t);

@@ -4,6 +4,7 @@
  * columns, --since/--until values and Go durations. Pure functions (time is
  * passed in), so they are unit-tested in tests/unit/cli/test_format.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <time.h>
@@ -347,4 +348,101 @@ double cli_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Go's time.ParseDuration with its error texts ("time: unknown unit "x" in
+ * duration "5x"", "time: missing unit in duration "5"", "time: invalid
+ * duration "abc""), as pflag shows them for a Duration flag. */
+int parse_go_duration_err(const char *s, int64_t *ns, struct berr **err) {
+  static const struct {
+    const char *u;
+    double mult;
+  } units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"μs", 1e3}, {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  const char *p = s;
+  bool neg = false;
+  if (*p == '-' || *p == '+')
+    neg = *p++ == '-';
+  if (!strcmp(p, "0")) {
+    *ns = 0;
+    return 0;
+  }
+  if (!*p)
+    return berr_set(err, EINVAL, "time: invalid duration \"%s\"", s);
+  double total = 0;
+  while (*p) {
+    if (!(*p == '.' || (*p >= '0' && *p <= '9')))
+      return berr_set(err, EINVAL, "time: invalid duration \"%s\"", s);
+    const char *num = p;
+    while (*p >= '0' && *p <= '9')
+      p++;
+    if (*p == '.')
+      for (p++; *p >= '0' && *p <= '9'; p++)
+        ;
+    if (p - num == 1 && *num == '.')
+      return berr_set(err, EINVAL, "time: invalid duration \"%s\"", s);
+    _cleanup_free_ char *n = strndup(num, (size_t)(p - num));
+    double v = strtod(n, NULL);
+    const char *u = p;
+    while (*p && *p != '.' && !(*p >= '0' && *p <= '9'))
+      p++;
+    if (u == p)
+      return berr_set(err, EINVAL, "time: missing unit in duration \"%s\"", s);
+    size_t ul = (size_t)(p - u);
+    int bi = -1;
+    for (int i = 0; i < (int)(sizeof(units) / sizeof(units[0])); i++)
+      if (strlen(units[i].u) == ul && !strncmp(u, units[i].u, ul))
+        bi = i;
+    if (bi < 0)
+      return berr_set(err, EINVAL, "time: unknown unit \"%.*s\" in duration \"%s\"", (int)ul, u, s);
+    total += v * units[bi].mult;
+    if (total > 9.223372036854775807e18)
+      return berr_set(err, EINVAL, "time: invalid duration \"%s\"", s);
+  }
+  *ns = (int64_t)(neg ? -total : total);
+  return 0;
+}
+
+/* go-units RAMInBytes (1024-based) with its error texts: "invalid size:
+ * '<s>'" (no number, negative) and "invalid suffix: '<sfx>'". */
+int parse_ram_bytes(const char *s, int64_t *out, struct berr **err) {
+  const char *sep = NULL;
+  for (const char *p = s; *p; p++)
+    if ((*p >= '0' && *p <= '9') || *p == '.' || *p == ' ')
+      sep = p;
+  if (!sep)
+    return berr_set(err, EINVAL, "invalid size: '%s'", s);
+  _cleanup_free_ char *num = strndup(s, (size_t)(sep - s) + (*sep == ' ' ? 0 : 1));
+  const char *sfx = sep + 1;
+  char *end;
+  errno = 0;
+  double v = strtod(num, &end);
+  if (!*num || *end || errno || isspace((unsigned char)num[0]))
+    return berr_set(err, EINVAL, "strconv.ParseFloat: parsing \"%s\": invalid syntax", num);
+  if (v < 0)
+    return berr_set(err, EINVAL, "invalid size: '%s'", s);
+  size_t sl = strlen(sfx);
+  if (!sl) {
+    *out = (int64_t)v;
+    return 0;
+  }
+  if (sl > 3)
+    return berr_set(err, EINVAL, "invalid suffix: '%s'", sfx);
+  char low[4] = {0};
+  for (size_t i = 0; i < sl; i++)
+    low[i] = (char)tolower((unsigned char)sfx[i]);
+  if (low[0] == 'b') {
+    if (sl > 1)
+      return berr_set(err, EINVAL, "invalid suffix: '%s'", low);
+    *out = (int64_t)v;
+    return 0;
+  }
+  static const char mults[] = "kmgtp";
+  const char *m = strchr(mults, low[0]);
+  if (!m || (sl == 2 && low[1] != 'b') || (sl == 3 && strcmp(low + 1, "ib")))
+    return berr_set(err, EINVAL, "invalid suffix: '%s'", low);
+  for (long i = 0; i <= m - mults; i++)
+    v *= 1024;
+  *out = (int64_t)v;
+  return 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
+#include <time.h>
 
 #include "cli/cli.h"
 
@@ -80,17 +81,28 @@ int stream_demux_resp(struct http_resp *r, bool tty, struct berr **err) {
   }
 }
 
-void stream_resize(struct cli *cli, const char *path) {
+static int resize_once(struct cli *cli, const char *path) {
   struct winsize ws;
   if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
-    return;
+    return 0;
   if (!ws.ws_row && !ws.ws_col)
-    return;
+    return 0;
   char q[64];
   snprintf(q, sizeof(q), "?h=%u&w=%u", ws.ws_row, ws.ws_col);
   _cleanup_free_ char *p = xasprintf("%s%s", path, q);
   _cleanup_berr_ struct berr *e = NULL;
-  cli_call(cli, "POST", p, NULL, NULL, NULL, &e); /* best effort, as docker */
+  return cli_call(cli, "POST", p, NULL, NULL, NULL, &e); /* best effort, as docker */
+}
+
+void stream_resize(struct cli *cli, const char *path) { resize_once(cli, path); }
+
+/* The first resize may come before the daemon made the exec's terminal:
+ * docker's initTtySize retries up to 10 times, 10, 20, ... ms apart. */
+static void resize_initial(struct cli *cli, const char *path) {
+  for (int i = 0; i < 10 && resize_once(cli, path) < 0; i++) {
+    struct timespec ts = {0, (long)(i + 1) * 10000000L};
+    nanosleep(&ts, NULL);
+  }
 }
 
 static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -114,7 +126,7 @@ int stream_run(struct cli *cli, struct conn *c, const struct stream_opts *o, str
   sigprocmask(SIG_BLOCK, &mask, &old);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (o->tty && o->resize_path)
-    stream_resize(cli, o->resize_path);
+    resize_initial(cli, o->resize_path);
 
   struct demux d = {0};
   bool in_open = o->in;

@@ -524,6 +524,38 @@ int containers_init(struct daemon *d, struct berr **err) {
   return 0;
 }
 
+struct shutdown_job {
+  struct daemon *d;
+  struct container *c;
+  pthread_t t;
+  bool started;
+};
+
+static void *shutdown_stop_thread(void *arg) {
+  struct shutdown_job *j = arg;
+  ctr_shutdown_stop(j->d, j->c);
+  return NULL;
+}
+
+/* dockerd stops every container at once at shutdown, each with its own
+ * StopSignal and StopTimeout: one thread per container, then join them all
+ * (a thread that cannot be made stops its container here). */
+static void stop_all(struct daemon *d, struct container **v, size_t n) {
+  struct shutdown_job *jobs = xcalloc(n + 1, sizeof(*jobs));
+  for (size_t i = 0; i < n; i++) {
+    jobs[i].d = d;
+    jobs[i].c = v[i];
+    jobs[i].started = pthread_create(&jobs[i].t, NULL, shutdown_stop_thread, &jobs[i]) == 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (jobs[i].started)
+      pthread_join(jobs[i].t, NULL);
+    else
+      ctr_shutdown_stop(d, v[i]);
+  }
+  free(jobs);
+}
+
 void containers_shutdown(struct daemon *d) {
   struct containers *m = d->ctrs;
   if (m == NULL)
@@ -533,13 +565,22 @@ void containers_shutdown(struct daemon *d) {
   pthread_mutex_lock(&d->cfg_lock);
   bool live = d->cfg.live_restore;
   pthread_mutex_unlock(&d->cfg_lock);
-  for (size_t i = 0; i < n && !live; i++)
-    ctr_shutdown_stop(d, v[i]);
-  ctr_list_free(v, n);
+  if (!live)
+    stop_all(d, v, n);
   /* from now on a monitor that wakes leaves everything alone (the store and
-   * the event bus go away after us); wait for those already recording */
+   * the event bus go away after us); a restart back-off in progress wakes up
+   * and gives up (the record stays "restarting" for the next berthd); wait
+   * for the monitors already recording */
   pthread_mutex_lock(&m->lock);
-  m->closing = true;
+  __atomic_store_n(&m->closing, true, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&m->lock);
+  for (size_t i = 0; i < n; i++) {
+    pthread_mutex_lock(&v[i]->lock);
+    pthread_cond_broadcast(&v[i]->changed);
+    pthread_mutex_unlock(&v[i]->lock);
+  }
+  ctr_list_free(v, n);
+  pthread_mutex_lock(&m->lock);
   while (m->active > 0)
     pthread_cond_wait(&m->idle, &m->lock);
   pthread_mutex_unlock(&m->lock);
@@ -577,21 +618,38 @@ void containers_counts(struct daemon *d, int *total, int *running, int *paused, 
   ctr_list_free(v, n);
 }
 
-bool containers_image_in_use(const char *image_id, void *ctx) {
+bool containers_image_in_use(const char *image_id, void *ctx, char *user,
+                             bool *running) {
   struct daemon *d = ctx;
+  if (user)
+    user[0] = '\0';
+  if (running)
+    *running = false;
   if (d->ctrs == NULL || image_id == NULL)
     return false;
   const char *want = str_has_prefix(image_id, "sha256:") ? image_id + 7 : image_id;
   size_t n = 0;
-  bool used = false;
+  bool used = false, runs = false;
   struct container **v = ctr_list(d, &n);
-  for (size_t i = 0; i < n && !used; i++) {
+  /* the first user, but a running one if there is any (dockerd's hard conflict) */
+  for (size_t i = 0; i < n && !runs; i++) {
     const char *have = v[i]->image_id;
     if (have && str_has_prefix(have, "sha256:"))
       have += 7;
-    used = have && strcmp(have, want) == 0;
+    if (have == NULL || strcmp(have, want) != 0)
+      continue;
+    pthread_mutex_lock(&v[i]->lock);
+    enum ctr_state st = v[i]->state;
+    pthread_mutex_unlock(&v[i]->lock);
+    /* dockerd's IsRunning: paused and restarting containers run too */
+    runs = st == CTR_RUNNING || st == CTR_PAUSED || st == CTR_RESTARTING;
+    if (user && (runs || !used))
+      snprintf(user, STORE_USER_ID_MAX, "%s", v[i]->id);
+    used = true;
   }
   ctr_list_free(v, n);
+  if (running)
+    *running = runs;
   return used;
 }
 

@@ -14,6 +14,10 @@
  * ExitCode 126, which is what dockerd 20.10 reports for any failed exec start
  * (a missing binary included: the CLI exits 126).
  *
+ * Start order (no output lost): hijack, spawn the shim (the process runs, its
+ * output stays in the shim's pipes), attach to the shim, then SHIM_START, which
+ * for an exec means "begin reading" (shim.h); a detached start sends it at once.
+ *
  * Looking an exec up scans the containers for the directory: no global table,
  * nothing to keep in step with container removal (the manager removes
  * run_dir), and berthd restarts keep the instances.
@@ -25,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <openssl/rand.h>
@@ -166,13 +171,14 @@ int exec_create(struct daemon *d, struct container *c, const json_t *body, char 
   _cleanup_json_ json_t *args = json_deep_copy(cmd);
   json_t *entry = json_array_get(cmd, 0);
   json_array_remove(args, 0);
+  _cleanup_json_ json_t *env_v = json_is_array(env) ? json_incref(env) : json_array();
   _cleanup_json_ json_t *cfg = json_pack(
       "{s:s,s:s,s:O,s:O,s:b,s:b,s:b,s:b,s:s,s:O,s:s,s:s,s:b}", "ID", id, "ContainerID", c->id,
       "Entrypoint", entry, "Arguments", args, "Tty", json_is_true(json_object_get(body, "Tty")),
       "OpenStdin", json_is_true(json_object_get(body, "AttachStdin")), "OpenStdout",
       json_is_true(json_object_get(body, "AttachStdout")), "OpenStderr",
       json_is_true(json_object_get(body, "AttachStderr")), "DetachKeys", keys ? keys : "", "Env",
-      json_is_array(env) ? env : json_array(), "User", jstr(body, "User"), "WorkingDir",
+      env_v, "User", jstr(body, "User"), "WorkingDir",
       jstr(body, "WorkingDir"), "Privileged", json_is_true(json_object_get(body, "Privileged")));
   if (cfg == NULL)
     return berr_set(err, EINVAL, "exec: malformed ExecConfig");
@@ -435,6 +441,19 @@ static int exec_launch(struct daemon *d, struct exec_inst *e, pid_t *pid, struct
   return 0;
 }
 
+/* Let the exec's shim read the process's output (shim.h, SHIM_START): after
+ * the attach stream is connected, or at once when detached. The process runs
+ * already; a failure here leaves it blocked on full pipes, so kill it. */
+static void exec_begin(const struct exec_inst *e) {
+  _cleanup_berr_ struct berr *err = NULL;
+  if (shim_start(e->dir, &err) == 0)
+    return;
+  log_warn("exec %s: shim start: %s", e->id, err->msg);
+  _cleanup_berr_ struct berr *kerr = NULL;
+  if (shim_kill(e->dir, SIGKILL, false, &kerr) < 0)
+    log_warn("exec %s: kill: %s", e->id, kerr->msg);
+}
+
 /* Write a start error into the hijacked stream, as dockerd does: a stdout
  * frame (raw bytes with a tty) holding the message and "\r\n". */
 static void exec_stream_error(struct http_req *r, bool tty, const char *msg) {
@@ -468,6 +487,7 @@ void exec_start_serve(struct daemon *d, struct http_req *r, struct exec_inst *e,
       return;
     }
     ctr_event(d, e->c, action, json_pack("{s:s}", "execID", e->id));
+    exec_begin(e); /* no client: its output goes nowhere, as in Docker */
     exec_monitor_start(d, e);
     http_reply(r, 200, NULL, NULL, 0);
     return;
@@ -494,6 +514,8 @@ void exec_start_serve(struct daemon *d, struct http_req *r, struct exec_inst *e,
   bool errs = json_is_true(json_object_get(e->cfg, "OpenStderr"));
   _cleanup_berr_ struct berr *aerr = NULL;
   int fd = shim_attach(e->dir, in, out, errs, true, &aerr);
+  /* only now may the shim read the output: the attach stream is there to get it */
+  exec_begin(e);
   exec_monitor_start(d, e);
   if (fd < 0) {
     log_warn("exec %s: attach: %s", e->id, aerr->msg);

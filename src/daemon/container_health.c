@@ -44,6 +44,35 @@ static int64_t dur(const json_t *hc, const char *key, int64_t def) {
   return v > 0 ? v : def;
 }
 
+/* "<int>.<frac>" with the fraction's trailing zeros dropped. */
+static char *trimmed(long long whole, long long frac, int digits, const char *unit) {
+  if (frac == 0)
+    return xasprintf("%lld%s", whole, unit);
+  char f[16];
+  snprintf(f, sizeof(f), "%0*lld", digits, frac);
+  for (size_t n = strlen(f); n > 0 && f[n - 1] == '0'; n--)
+    f[n - 1] = '\0';
+  return xasprintf("%lld.%s%s", whole, f, unit);
+}
+
+/* Go's time.Duration.String() for the timeout message ("300ms", "1.5s",
+ * "1m30s"), as dockerd prints it. */
+static char *go_duration(int64_t ns) {
+  if (ns < 1000)
+    return xasprintf("%lldns", (long long)ns);
+  if (ns < 1000000)
+    return trimmed(ns / 1000, ns % 1000, 3, "µs");
+  if (ns < NS_PER_SEC)
+    return trimmed(ns / 1000000, ns % 1000000, 6, "ms");
+  int64_t secs = ns / NS_PER_SEC, h = secs / 3600, m = secs / 60 % 60;
+  _cleanup_free_ char *sec = trimmed(secs % 60, ns % NS_PER_SEC, 9, "s");
+  if (h)
+    return xasprintf("%lldh%lldm%s", (long long)h, (long long)m, sec);
+  if (m)
+    return xasprintf("%lldm%s", (long long)m, sec);
+  return xstrdup(sec);
+}
+
 /* Run the probe; *output gets up to OUTPUT_MAX bytes. Returns the exit code,
  * or -1 on timeout / spawn failure (output says why). */
 static int probe(struct health_arg *a, char **output) {
@@ -114,8 +143,8 @@ static int probe(struct health_arg *a, char **output) {
     ;
   if (timed_out) {
     free(buf);
-    *output = xasprintf("Health check exceeded timeout (%llds)",
-                        (long long)(a->timeout_ns / NS_PER_SEC));
+    _cleanup_free_ char *d = go_duration(a->timeout_ns);
+    *output = xasprintf("Health check exceeded timeout (%s)", d);
     return -1;
   }
   *output = buf;

@@ -428,16 +428,31 @@ static int write_bundle(struct daemon *d, struct container *c, struct start_ctx 
   return write_file_replace(p, txt, strlen(txt), 0600, err);
 }
 
+/* berth-init for --init: next to berth-shim (an install), or ../init/ (the
+ * build tree: src/shim/berth-shim, src/init/berth-init). dockerd's
+ * --init-path / "init-path" key is not wired into the config yet. */
+static char *find_init(struct daemon *d) {
+  static const char *const rel[] = {"berth-init", "../init/berth-init"};
+  for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+    char *p = exe_dir_file(d->cfg.shim_path, rel[i]);
+    if (p && access(p, X_OK) == 0)
+      return p;
+    free(p);
+  }
+  return NULL;
+}
+
 static int prepare(struct daemon *d, struct container *c, struct start_ctx *s, struct berr **err) {
   int rc;
   s->shim_dir = ctr_shim_dir(c);
   s->runtime = ctr_runtime_path(d, c);
   s->runtime_root = ctr_runtime_root(d, c);
   if (json_is_true(json_object_get(s->hc, "Init"))) {
-    s->init_path = exe_dir_file(d->cfg.shim_path, "berth-init");
-    if (s->init_path == NULL || !path_exists(s->init_path))
-      return berr_set(err, EINVAL, "start %s: --init: berth-init not found next to berth-shim",
-                      c->id);
+    s->init_path = find_init(d);
+    if (s->init_path == NULL)
+      return berr_set(err, EINVAL,
+                      "start %s: --init: berth-init not found next to berth-shim (%s)", c->id,
+                      d->cfg.shim_path ? d->cfg.shim_path : "berth-shim");
   }
   if ((rc = joined_ns(d, s->hc, "NetworkMode", "net", &s->netns, err)) < 0 ||
       (rc = joined_ns(d, s->hc, "IpcMode", "ipc", &s->ipcns, err)) < 0 ||
@@ -567,9 +582,12 @@ int ctr_start(struct daemon *d, struct container *c, struct berr **err) {
     return rc;
   }
   c->busy = true;
+  /* dockerd's containerStart(resetRestartManager): a start by the user (or
+   * at daemon start) begins a new restart history */
   c->manually_stopped = false;
   c->stop_requested = false;
   c->backoff_ms = 0;
+  c->restart_count = 0;
   pthread_mutex_unlock(&c->lock);
   rc = do_start(d, c, err);
   pthread_mutex_lock(&c->lock);
@@ -594,24 +612,34 @@ static void remove_after_exit(struct daemon *d, struct container *c) {
     log_warn("auto-remove %s: %s", c->id, e->msg);
 }
 
-/* The restart policy's back-off: 100 ms doubling, reset after 10 s up. */
+static bool closing(struct daemon *d) {
+  return __atomic_load_n(&d->ctrs->closing, __ATOMIC_ACQUIRE);
+}
+
+/* The restart policy's back-off (Docker's restartmanager): 100 ms, doubling
+ * at each restart, back to 100 ms after a run of 10 s or more, at most 1 min. */
 static bool restart_after_backoff(struct daemon *d, struct container *c, uint64_t gen) {
   pthread_mutex_lock(&c->lock);
   int64_t ran_ms = (ctr_now_ns() - c->started_ns) / 1000000;
   c->backoff_ms = (ran_ms >= 10000 || c->backoff_ms == 0) ? 100 : c->backoff_ms * 2;
+  if (c->backoff_ms > 60000)
+    c->backoff_ms = 60000;
   c->state = CTR_RESTARTING;
   save_locked(d, c);
   pthread_cond_broadcast(&c->changed);
   struct timespec ts;
   wait_abs(&ts, c->backoff_ms);
-  while (!c->stop_requested && !c->removed && c->generation == gen &&
+  while (!c->stop_requested && !c->removed && c->generation == gen && !closing(d) &&
          pthread_cond_timedwait(&c->changed, &c->lock, &ts) != ETIMEDOUT)
     ;
   bool go = !c->stop_requested && !c->removed && c->generation == gen && !c->busy &&
-            c->state == CTR_RESTARTING;
+            c->state == CTR_RESTARTING && !closing(d);
   if (go) {
     c->busy = true;
     c->restart_count++;
+  } else if (closing(d)) {
+    /* berthd is going down (live restore): the record stays "restarting",
+     * and the next berthd applies the policy */
   } else if (c->state == CTR_RESTARTING) {
     c->state = CTR_EXITED;
     save_locked(d, c);
@@ -634,9 +662,41 @@ static bool restart_after_backoff(struct daemon *d, struct container *c, uint64_
 }
 
 /* Record an exit (from the shim's wait or exit.json). */
+/* Persist the exit before the shim (and its exit.json) goes, without
+ * showing it yet: a waiter that sees "exited" may start the next run, whose
+ * rootfs our unmount must not take away. So the record says "exited" while
+ * the in-memory state still says "running" until the clean-up is done; a
+ * SIGKILL of berthd in between loses nothing. Call with c->lock held. */
+static void save_exit_early(struct daemon *d, struct container *c, const struct shim_exit *ex) {
+  enum ctr_state st = c->state;
+  pid_t pid = c->pid;
+  int code = c->exit_code;
+  bool oom = c->oom_killed;
+  char *fin = c->finished_at;
+  c->state = CTR_EXITED;
+  c->pid = 0;
+  c->exit_code = ex->exit_code;
+  c->oom_killed = ex->oom_killed;
+  c->finished_at = ex->finished_at[0] ? xstrdup(ex->finished_at) : time_now_rfc3339();
+  save_locked(d, c);
+  free(c->finished_at);
+  c->state = st;
+  c->pid = pid;
+  c->exit_code = code;
+  c->oom_killed = oom;
+  c->finished_at = fin;
+}
+
 static void record_exit(struct daemon *d, struct container *c, uint64_t gen,
                         const struct shim_exit *ex) {
   _cleanup_free_ char *sd = ctr_shim_dir(c);
+  pthread_mutex_lock(&c->lock);
+  bool current = c->generation == gen;
+  if (current)
+    save_exit_early(d, c, ex);
+  pthread_mutex_unlock(&c->lock);
+  if (!current)
+    return; /* a stale monitor: the shim dir belongs to a newer run */
   shim_delete(sd, NULL);
   store_rw_unmount(d->store, c->id, NULL);
   pthread_mutex_lock(&c->lock);
@@ -935,6 +995,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
     return 0; /* AutoRemove got there first */
   }
   c->state = CTR_REMOVING;
+  save_locked(d, c); /* a berthd killed from here on finds it "dead" (ctr_resume) */
   pthread_mutex_unlock(&c->lock);
   _cleanup_berr_ struct berr *e = NULL;
   _cleanup_free_ char *sd = ctr_shim_dir(c);
@@ -1104,49 +1165,166 @@ int ctr_prune(struct daemon *d, const json_t *filters, json_t **out, struct berr
 
 /* ------------------------------------------------------------ resume ---- */
 
+/* Docker's restore decision (daemon.restore + restartmanager.ShouldRestart with
+ * a fresh manager): at daemon start `always` comes back even after a `docker
+ * stop`, `unless-stopped` unless stopped by the user, `on-failure` after a
+ * non-zero exit within MaximumRetryCount; only containers started before. */
+static bool restart_at_daemon_start(const struct container *c) {
+  const char *p = restart_name(c);
+  if (ctr_parse_time(c->started_at) == 0)
+    return false;
+  if (strcmp(p, "always") == 0)
+    return true;
+  if (strcmp(p, "unless-stopped") == 0)
+    return !c->manually_stopped;
+  if (strcmp(p, "on-failure") == 0) {
+    json_int_t max = json_integer_value(
+        json_object_get(json_object_get(c->host_config, "RestartPolicy"), "MaximumRetryCount"));
+    return c->exit_code != 0 && (max == 0 || c->restart_count < max);
+  }
+  return false;
+}
+
+/* A run whose process ended while berthd was away: its exit from exit.json
+ * (255 when the shim left none, as dockerd reports a lost task). */
+static void record_exit_offline(struct daemon *d, struct container *c, const char *sd) {
+  struct shim_exit ex = {0};
+  if (shim_read_exit(sd, &ex, NULL) < 0) {
+    memset(&ex, 0, sizeof(ex));
+    ex.exit_code = 255;
+  }
+  if (shim_alive(sd))
+    shim_delete(sd, NULL);
+  store_rw_unmount(d->store, c->id, NULL);
+  pthread_mutex_lock(&c->lock);
+  c->state = CTR_EXITED;
+  c->pid = 0;
+  c->exit_code = ex.exit_code;
+  c->oom_killed = ex.oom_killed;
+  free(c->finished_at);
+  c->finished_at = ex.finished_at[0] ? xstrdup(ex.finished_at) : time_now_rfc3339();
+  c->exits++;
+  save_locked(d, c);
+  pthread_mutex_unlock(&c->lock);
+  rm_rf(sd, NULL);
+  log_info("container %.12s exited (%d) while berthd was down", c->id, ex.exit_code);
+  json_t *attrs = json_object();
+  json_object_set_new(attrs, "exitCode", json_sprintf("%d", ex.exit_code));
+  ctr_event(d, c, "die", attrs);
+}
+
+/* The shim of a container whose record does not say it runs: berthd died in
+ * the middle of a start (after the shim's spawn, before the record said
+ * "running"). Undo that start: the record is the truth. */
+static void undo_interrupted_start(struct daemon *d, struct container *c, const char *sd) {
+  log_warn("container %.12s: a start was interrupted by berthd's end; undoing it", c->id);
+  _cleanup_berr_ struct berr *e = NULL;
+  if (shim_delete_force(sd, true, &e) < 0) {
+    /* not serving yet: end the shim (shim_alive checked it is one), then
+     * whatever its runtime create made */
+    log_debug("container %.12s: %s; killing its shim", c->id, e->msg);
+    _cleanup_free_ char *pidfile = xasprintf("%s/shim.pid", sd);
+    _cleanup_free_ char *txt = NULL;
+    int64_t pid = 0;
+    if (shim_alive(sd) && read_file(pidfile, &txt, NULL, NULL) == 0) {
+      txt[strcspn(txt, "\n")] = '\0';
+      if (parse_int64(txt, &pid) == 0 && pid > 1)
+        kill((pid_t)pid, SIGKILL);
+    }
+    const char *args[] = {"delete", "--force", c->id, NULL};
+    run_runtime(d, c, args, NULL);
+  }
+  store_rw_unmount(d->store, c->id, NULL);
+  rm_rf(sd, NULL);
+}
+
+/* A shim whose berthd was killed in the middle of shim_spawn may still be on
+ * its way up (shim.pid, the runtime's create, then shim.sock): when its state
+ * dir is recent, give it up to 3 s to be serving or gone before deciding. */
+static bool shim_settled_alive(const char *sd) {
+  struct stat st;
+  if (stat(sd, &st) < 0)
+    return false;
+  if (ctr_now_ns() / 1000000000LL - (int64_t)st.st_mtime > 15)
+    return shim_alive(sd);
+  _cleanup_free_ char *sock = xasprintf("%s/shim.sock", sd);
+  for (int i = 0; i < 30; i++) {
+    bool alive = shim_alive(sd);
+    if (alive && path_exists(sock))
+      return true;
+    if (!alive && i >= 5)
+      return false;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return shim_alive(sd);
+}
+
+/* Keep the health status of a run that goes on (ctr_health_start resets it
+ * for a new run): only the probing thread is new. */
+static void health_resume(struct daemon *d, struct container *c) {
+  pthread_mutex_lock(&c->lock);
+  _cleanup_json_ json_t *old = c->health ? json_deep_copy(c->health) : NULL;
+  pthread_mutex_unlock(&c->lock);
+  ctr_health_start(d, c);
+  pthread_mutex_lock(&c->lock);
+  if (old && c->health) {
+    json_object_set(c->health, "Status", json_object_get(old, "Status"));
+    json_object_set(c->health, "FailingStreak", json_object_get(old, "FailingStreak"));
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
 void ctr_resume(struct daemon *d, struct container *c) {
   _cleanup_free_ char *sd = ctr_shim_dir(c);
   pthread_mutex_lock(&c->lock);
-  bool was_up = is_up(c->state) || c->state == CTR_RESTARTING;
-  bool started_before = ctr_parse_time(c->started_at) != 0;
-  const char *p = restart_name(c);
-  bool policy = strcmp(p, "always") == 0 ||
-                (strcmp(p, "unless-stopped") == 0 && !c->manually_stopped);
+  enum ctr_state st = c->state;
   uint64_t gen = ++c->generation;
+  /* the back-off of a run that went on: measured from its start */
+  c->started_ns = ctr_parse_time(c->started_at);
   pthread_mutex_unlock(&c->lock);
-  if (was_up && shim_alive(sd)) {
-    /* live restore: the shim kept the container; watch it again */
-    spawn_monitor(d, c, gen);
-    ctr_health_start(d, c);
-    return;
-  }
-  if (was_up) {
-    struct shim_exit ex = {0};
-    if (shim_read_exit(sd, &ex, NULL) < 0)
-      ex.exit_code = 255;
+  bool alive = is_up(st) ? shim_alive(sd) : shim_settled_alive(sd);
+  if (st == CTR_REMOVING) {
+    /* killed during a removal: like dockerd, "dead"; `docker rm` finishes it */
+    if (alive)
+      undo_interrupted_start(d, c, sd);
     pthread_mutex_lock(&c->lock);
-    c->manually_stopped = false; /* a daemon restart is not a user's stop */
-    pthread_mutex_unlock(&c->lock);
-    store_rw_unmount(d->store, c->id, NULL);
-    pthread_mutex_lock(&c->lock);
-    c->state = CTR_EXITED;
+    c->state = CTR_DEAD;
     c->pid = 0;
-    c->exit_code = ex.exit_code;
-    c->oom_killed = ex.oom_killed;
-    free(c->finished_at);
-    c->finished_at = ex.finished_at[0] ? xstrdup(ex.finished_at) : time_now_rfc3339();
-    c->exits++;
     save_locked(d, c);
     pthread_mutex_unlock(&c->lock);
-    rm_rf(sd, NULL);
-    if (auto_remove(c)) {
-      remove_after_exit(d, c);
-      return;
+    return;
+  }
+  if (is_up(st) && alive) {
+    /* live restore: the shim kept the container; watch it again */
+    log_debug("container %.12s: restored (%s)", c->id, ctr_state_name(st));
+    spawn_monitor(d, c, gen);
+    health_resume(d, c);
+    return;
+  }
+  if (is_up(st)) {
+    record_exit_offline(d, c, sd);
+  } else {
+    if (alive)
+      undo_interrupted_start(d, c, sd);
+    if (st == CTR_RESTARTING) {
+      /* between two runs: the exit is recorded already */
+      pthread_mutex_lock(&c->lock);
+      c->state = CTR_EXITED;
+      save_locked(d, c);
+      pthread_mutex_unlock(&c->lock);
     }
   }
-  if (policy && started_before) {
+  pthread_mutex_lock(&c->lock);
+  bool restart = restart_at_daemon_start(c);
+  bool rm = !restart && auto_remove(c);
+  pthread_mutex_unlock(&c->lock);
+  if (restart) {
     _cleanup_berr_ struct berr *e = NULL;
     if (ctr_start(d, c, &e) < 0)
       log_warn("restart %s at daemon start: %s", c->id, e->msg);
+  } else if (rm) {
+    /* dockerd removes every AutoRemove container that is not running */
+    remove_after_exit(d, c);
   }
 }

@@ -37,8 +37,10 @@ void containers_shutdown(struct daemon *d);
 /* For /info. */
 void containers_counts(struct daemon *d, int *total, int *running, int *paused, int *stopped);
 /* For image removal (store_in_use_fn): does any container use image_id? ctx is
- * the struct daemon *. */
-bool containers_image_in_use(const char *image_id, void *ctx);
+ * the struct daemon *; user (optional) gets the container's id, a running one
+ * preferred, *running (optional) whether it runs. */
+bool containers_image_in_use(const char *image_id, void *ctx, char *user,
+                             bool *running);
 /* For /system/df: the "Containers" array. */
 json_t *containers_df(struct daemon *d);
 

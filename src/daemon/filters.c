@@ -80,8 +80,8 @@ int filters_check(const json_t *filters, const char *const *accepted, struct ber
     bool ok = false;
     for (const char *const *a = accepted; *a && !ok; a++)
       ok = strcmp(*a, key) == 0;
-    if (!ok)
-      return berr_set(err, EINVAL, "invalid filter '%s'", key);
+    if (!ok) /* dockerd 20.10's filters.Validate, on every route that validates (events does not) */
+      return berr_set(err, EINVAL, "Invalid filter '%s'", key);
   }
   return 0;
 }

@@ -584,6 +584,11 @@ void http_reply_berr(struct http_req *r, const struct berr *e) {
 }
 
 int http_stream_begin(struct http_req *r, int status, const char *content_type) {
+  return http_stream_begin_extra(r, status, content_type, NULL);
+}
+
+int http_stream_begin_extra(struct http_req *r, int status, const char *content_type,
+                            const char *extra_headers) {
   if (r->answered)
     return -EALREADY;
   r->answered = true;
@@ -591,7 +596,8 @@ int http_stream_begin(struct http_req *r, int status, const char *content_type) 
   if (!r->conn->body_done)
     r->conn->keepalive = false;
   r->conn->streaming = !r->conn->head;
-  _cleanup_free_ char *head = head_build(r, status, content_type, -1, !r->conn->head, true, NULL);
+  _cleanup_free_ char *head =
+      head_build(r, status, content_type, -1, !r->conn->head, true, extra_headers);
   return conn_send(r->conn, head, strlen(head));
 }
 

@@ -130,6 +130,10 @@ void http_reply_status(struct http_req *r, int status);
  * (flushed); write returns -EPIPE once the client has gone, which the
  * handler must take as "stop". end sends the last chunk. */
 int http_stream_begin(struct http_req *r, int status, const char *content_type);
+/* http_stream_begin with extra header lines, each ending in "\r\n" (archive
+ * GET's X-Docker-Container-Path-Stat); NULL: none. */
+int http_stream_begin_extra(struct http_req *r, int status, const char *content_type,
+                            const char *extra_headers);
 int http_stream_write(struct http_req *r, const void *data, size_t len);
 int http_stream_end(struct http_req *r);
 

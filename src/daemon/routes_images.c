@@ -115,19 +115,9 @@ static int filter_time(struct daemon *d, const json_t *filters, const char *key,
   return 0;
 }
 
-/* dockerd 20.10's filters.Validate wording (capital I), which the shared
- * filters_check no longer has */
+/* dockerd 20.10's filters.Validate: "Invalid filter 'x'" (filters_check) */
 static int check_keys(const json_t *filters, const char *const *accepted, struct berr **err) {
-  const char *key;
-  json_t *v;
-  json_object_foreach((json_t *)filters, key, v) {
-    size_t i;
-    for (i = 0; accepted[i] && strcmp(accepted[i], key) != 0; i++)
-      ;
-    if (!accepted[i])
-      return berr_set(err, EINVAL, "Invalid filter '%s'", key);
-  }
-  return 0;
+  return filters_check(filters, accepted, err);
 }
 
 /* dangling=true|false|1|0; the list's message shows the value as Go prints
@@ -443,7 +433,8 @@ static void images_prune(struct http_req *r) {
   for (size_t i = 0; i < n; i++) {
     struct image *img = imgs[i];
     json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
-    bool keep = (only_dangling && img->repo_tags[0]) || containers_image_in_use(img->id, r->ctx) ||
+    bool keep = (only_dangling && img->repo_tags[0]) ||
+                containers_image_in_use(img->id, r->ctx, NULL, NULL) ||
                 !filters_match_labels(filters, "label", labels);
     if (!keep && json_object_get(filters, "label!")) {
       json_t *neg = json_pack("{s:O}", "label", json_object_get(filters, "label!"));

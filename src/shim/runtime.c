@@ -186,6 +186,32 @@ int shim_rt_simple(struct shim *s, const char *const *args, struct berr **err) {
   return berr_set(err, EIO, "%s", msg);
 }
 
+/* `delete` of an exited container after the DELETE reply has gone out
+ * (req_delete): berthd may already be removing the state dir, so nothing here
+ * may need it. The runtime logs to `log_fd` (runtime.log, opened before the
+ * reply) through /proc/self/fd/2, and a failure goes to the shim's own log. */
+void shim_rt_delete_detached(struct shim *s, int log_fd) {
+  _cleanup_strv_ char **argv = NULL;
+  argv = strv_append(argv, xstrdup(s->o.runtime));
+  if (s->o.runtime_root) {
+    argv = strv_append(argv, xstrdup("--root"));
+    argv = strv_append(argv, xstrdup(s->o.runtime_root));
+  }
+  const char *rest[] = {"--log", "/proc/self/fd/2", "--log-format", "json", "delete", s->o.id, NULL};
+  for (size_t i = 0; rest[i]; i++)
+    argv = strv_append(argv, xstrdup(rest[i]));
+  _cleanup_berr_ struct berr *e = NULL;
+  pid_t pid;
+  if (rt_spawn(argv, (int[3]){-1, -1, log_fd}, &pid, &e) < 0) {
+    log_warn("delete %s: %s", s->o.id, e->msg);
+    return;
+  }
+  int status = rt_waitpid(pid);
+  if (status != 0)
+    log_warn("delete %s: runtime exit status %d (see runtime.log)", s->o.id,
+             status > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 /* ---------- the console socket ---------- */
 
 static char *console_path(struct shim *s) {

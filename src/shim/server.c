@@ -8,7 +8,12 @@
  *             orphans — we are the child subreaper), SIGTERM/SIGINT
  *   lfd       shim.sock: each accepted connection is a struct shim_conn
  *   out_fd/err_fd  the process's stdout/stderr (or the pty master): to the log
- *             driver and to every attached client
+ *             driver and to every attached client. An exec's are left out of
+ *             the loop until SHIM_START (`begun`): its process runs from the
+ *             spawn, and nothing may read its output before berthd has attached
+ *             the client, else that output is lost (execs have no log). The
+ *             pipes (or the pty) hold it meanwhile; the process blocks when
+ *             they are full.
  *   in_fd     its stdin (pipe, or a dup of the master): attached clients'
  *             bytes, buffered in stdin_buf (readers pause at 1 MiB)
  *   timerfd   the drain deadline after the exit
@@ -17,9 +22,9 @@
  * stream. Writes to a client are queued per connection; a client more than
  * 4 MiB behind is dropped rather than stalling the container or the shim.
  *
- * The exit: when the process is reaped, the output is drained until both
- * fds reach EOF or DRAIN_MS passed (a leftover child of an exec may keep a
- * pipe open forever); then exit.json is written (temp + rename), waiters get
+ * The exit: when the process is reaped (and, for an exec, has begun), the
+ * output is drained until both fds reach EOF or DRAIN_MS passed (a leftover
+ * child of an exec may keep a pipe open forever); then exit.json is written (temp + rename), waiters get
  * their reply and attach streams are closed once flushed. The shim then serves
  * until DELETE (or SIGTERM after the exit) and returns.
  */
@@ -287,6 +292,13 @@ static void finalize(struct shim *s) {
   }
 }
 
+/* The drain deadline: only once the output is being read (an exec that has
+ * not begun keeps its output in the pipes, however long that takes). */
+static void arm_drain(struct shim *s) {
+  struct itimerspec its = {.it_value = {DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000000L}};
+  timerfd_settime(s->timerfd, 0, &its, NULL);
+}
+
 static void record_exit(struct shim *s, int status) {
   s->exited = true;
   s->status = status;
@@ -298,8 +310,8 @@ static void record_exit(struct shim *s, int status) {
   }
   s->ex.oom_killed = shim_oom_happened(s);
   shim_format_time(shim_now_ns(), s->ex.finished_at);
-  struct itimerspec its = {.it_value = {DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000000L}};
-  timerfd_settime(s->timerfd, 0, &its, NULL);
+  if (s->begun)
+    arm_drain(s);
 }
 
 static void reap(struct shim *s) {
@@ -338,10 +350,27 @@ static void req_kill(struct shim *s, struct shim_conn *c, json_t *p) {
   reply_ok(c, NULL);
 }
 
+/* An exited init: the runtime's state (state dir, cgroups: ~10 rmdirs on
+ * cgroup v1, 2-7 ms) is removed after the reply, so `run --rm` and `rm` do
+ * not wait for it. The container cannot run again under this id, and berthd
+ * never reuses ids, so nothing can observe the state in between. */
+static void delete_after_reply(struct shim *s, struct shim_conn *c) {
+  finalize(s);
+  _cleanup_close_ int log_fd = open("runtime.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  reply_ok(c, NULL);
+  conn_flush(c); /* now, not from the loop: the delete comes first */
+  unlink("shim.sock");
+  unlink("shim.pid");
+  shim_rt_delete_detached(s, log_fd);
+  s->quit = true;
+}
+
 static void req_delete(struct shim *s, struct shim_conn *c, json_t *p) {
   bool force = json_is_true(json_object_get(p, "force"));
   if (s->started && !s->exited && !force)
     return reply_err(c, EBUSY, "cannot delete a running process: stop it first or force the removal");
+  if (!s->o.exec_id && s->exited && !force)
+    return delete_after_reply(s, c);
   if (!s->o.exec_id) {
     _cleanup_berr_ struct berr *e = NULL;
     bool f = force || !s->exited;
@@ -396,9 +425,30 @@ static void req_resize(struct shim *s, struct shim_conn *c, json_t *p) {
   reply_ok(c, NULL);
 }
 
+/* An exec's output joins the loop: from now on it goes to attached clients. */
+static int begin_output(struct shim *s) {
+  if (s->begun)
+    return 0;
+  /* EEXIST: added by an earlier, half-failed try */
+  if ((s->out_fd >= 0 && ep_add(s, s->out_fd, EPOLLIN) < 0 && errno != EEXIST) ||
+      (s->err_fd >= 0 && ep_add(s, s->err_fd, EPOLLIN) < 0 && errno != EEXIST))
+    return -errno;
+  s->begun = true;
+  if (s->exited)
+    arm_drain(s);
+  return 0;
+}
+
 static void req_start(struct shim *s, struct shim_conn *c) {
-  if (s->o.exec_id || s->started)
-    return reply_ok(c, NULL); /* an exec runs from its spawn */
+  if (s->o.exec_id) {
+    /* the exec runs from its spawn; START means "begin reading its output" */
+    int r = begin_output(s);
+    if (r < 0)
+      return reply_err(c, -r, "shim: epoll: cannot watch the process's output");
+    return reply_ok(c, NULL);
+  }
+  if (s->started)
+    return reply_ok(c, NULL);
   const char *args[] = {"start", s->o.id, NULL};
   _cleanup_berr_ struct berr *e = NULL;
   int r = shim_rt_simple(s, args, &e);
@@ -642,8 +692,10 @@ static int register_fds(struct shim *s, struct berr **err) {
   set_nonblock(s->err_fd);
   set_nonblock(s->in_fd);
   if (ep_add(s, s->sigfd, EPOLLIN) < 0 || ep_add(s, s->lfd, EPOLLIN) < 0 || ep_add(s, s->timerfd, EPOLLIN) < 0 ||
-      (s->out_fd >= 0 && ep_add(s, s->out_fd, EPOLLIN) < 0) ||
-      (s->err_fd >= 0 && ep_add(s, s->err_fd, EPOLLIN) < 0) || (s->in_fd >= 0 && ep_add(s, s->in_fd, 0) < 0))
+      (s->in_fd >= 0 && ep_add(s, s->in_fd, 0) < 0))
+    return berr_sys(err, errno, "shim: epoll");
+  /* an exec's output waits in its pipes for SHIM_START (begin_output) */
+  if (!s->o.exec_id && begin_output(s) < 0)
     return berr_sys(err, errno, "shim: epoll");
   return 0;
 }

@@ -29,8 +29,15 @@
  *   payload (JSON unless said otherwise).
  * Requests (client → shim) and the shim's single reply each (SHIM_REPLY with
  * {"ok":true,...} or {"ok":false,"error":"..."}):
- *   SHIM_START     {}                      run the runtime's `start` (init only;
- *                                          an exec's process starts at spawn)
+ *   SHIM_START     {}                      init: run the runtime's `start`.
+ *                                          exec: "begin" — the process runs from
+ *                                          the spawn, but the shim reads none of
+ *                                          its output (the pipes or pty hold it)
+ *                                          until START: the client attaches
+ *                                          first, then sends START (a detached
+ *                                          exec: START at once). Until then the
+ *                                          exit is not recorded either (WAIT
+ *                                          waits, no exit.json).
  *   SHIM_KILL      {"signal":N,"all":b}    signal the process (all: runtime kill --all)
  *   SHIM_RESIZE    {"height":H,"width":W}  pty window size
  *   SHIM_CLOSE_STDIN {}                    close the process's stdin

@@ -57,6 +57,9 @@ struct shim {
   bool stdin_close_pending; /* close in_fd once stdin_buf is written */
   pid_t pid;                /* the process (from init.pid) */
   bool started;             /* init: runtime start done; exec: always */
+  bool begun;               /* out_fd/err_fd are in the loop (init: from the spawn; exec: from
+                             * SHIM_START, so the pipes hold the output until a client is
+                             * attached) */
   bool exited;              /* reaped; output draining until both fds are closed or the timer */
   bool finalized;           /* exit.json written, waiters answered */
   bool quit;                /* leave the loop (after DELETE) */
@@ -72,6 +75,7 @@ struct shim {
  * own message (runtime.log's last error line, else its stderr). */
 int shim_rt_create(struct shim *s, struct berr **err);
 int shim_rt_simple(struct shim *s, const char *const *args, struct berr **err);
+void shim_rt_delete_detached(struct shim *s, int log_fd);
 /* Remember the process's memory cgroup and its OOM count (best effort). */
 void shim_oom_watch(struct shim *s);
 bool shim_oom_happened(struct shim *s);

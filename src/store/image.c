@@ -515,14 +515,30 @@ static int remove_ref(struct store *s, const char *full, json_t *out, struct ber
   return 0;
 }
 
+/* Who uses the image (store_in_use_fn); user[] empty when no one does. */
+struct image_user {
+  char id[STORE_USER_ID_MAX];
+  bool running;
+};
+
+static bool image_user(store_in_use_fn in_use, void *ctx, const char *image_id, struct image_user *u) {
+  memset(u, 0, sizeof *u);
+  if (in_use == NULL || !in_use(image_id, ctx, u->id, &u->running))
+    return false;
+  u->id[STORE_USER_ID_MAX - 1] = '\0';
+  return true;
+}
+
 /* A name was given: untag it; remove the image when no ref is left. */
 static int remove_by_name(struct store *s, const char *name, const char *id, bool force,
                           store_in_use_fn in_use, void *ctx, json_t *out, struct berr **err) {
   _cleanup_free_ char *sid = short_id(id);
-  if (!force && single_reference(s, id) && in_use && in_use(id, ctx))
+  struct image_user u;
+  bool used = image_user(in_use, ctx, id, &u);
+  if (!force && used && single_reference(s, id))
     return berr_set(err, EBUSY,
                     "conflict: unable to remove repository reference \"%s\" (must force) - "
-                    "container is using its referenced image %s", name, sid);
+                    "container %.12s is using its referenced image %s", name, u.id, sid);
   struct image_ref ref;
   int r = image_ref_parse(name, &ref, err);
   if (r < 0)
@@ -554,8 +570,10 @@ static int remove_by_name(struct store *s, const char *name, const char *id, boo
   _cleanup_strv_ char **left = query_strv(s, "SELECT name FROM refs WHERE image_id=?1", id);
   if (left[0])
     return 0;
-  if (!force && in_use && in_use(id, ctx))
-    return 0; /* the container keeps the now untagged image (Docker: soft conflict, dangling) */
+  /* dockerd ignores the conflict quietly here: the container keeps the now
+   * untagged image (a running one even with force) */
+  if (used && (u.running || !force))
+    return 0;
   return delete_image(s, id, out, err);
 }
 
@@ -577,11 +595,20 @@ int store_image_remove(struct store *s, const char *name, bool force, bool nopru
   else if (!by_id)
     r = remove_by_name(s, name, id, force, in_use, ctx, rec, err);
   else {
+    /* dockerd's order: running container (hard), other references, stopped container */
     _cleanup_strv_ char **names = query_strv(s, "SELECT name FROM refs WHERE image_id=?1", id);
-    if (!force && names[0] && !single_reference(s, id))
+    struct image_user u;
+    bool used = image_user(in_use, ctx, id, &u);
+    if (used && u.running)
+      r = berr_set(err, EBUSY,
+                   "conflict: unable to delete %s (cannot be forced) - image is being used by running container %.12s",
+                   sid, u.id);
+    else if (!force && names[0] && !single_reference(s, id))
       r = berr_set(err, EBUSY, "conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", sid);
-    else if (!force && in_use && in_use(id, ctx))
-      r = berr_set(err, EBUSY, "conflict: unable to delete %s (must be forced) - image is being used by stopped container", sid);
+    else if (!force && used)
+      r = berr_set(err, EBUSY,
+                   "conflict: unable to delete %s (must be forced) - image is being used by stopped container %.12s",
+                   sid, u.id);
     else
       r = delete_image(s, id, rec, err);
   }

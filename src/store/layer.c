@@ -319,7 +319,12 @@ out:
 
 static struct archive *tar_reader(void) {
   struct archive *a = archive_read_new();
-  archive_read_support_filter_all(a);
+  /* the compressions Docker accepts (not filter_all: lz4, lzip, uu, rpm… would
+   * pull more libraries into a static berthd for formats no image uses) */
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+  archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_gnutar(a);
   return a;
@@ -374,7 +379,12 @@ int layer_import_blob(struct store *s, int fd, const char *diff_id, struct berr 
   if (content_exists(s, diff_id))
     return 0;
   struct archive *a = archive_read_new();
-  archive_read_support_filter_all(a);
+  /* the compressions Docker accepts (not filter_all: lz4, lzip, uu, rpm… would
+   * pull more libraries into a static berthd for formats no image uses) */
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+  archive_read_support_filter_zstd(a);
   archive_read_support_format_raw(a);
   struct content_writer *w = NULL;
   struct archive_entry *e;

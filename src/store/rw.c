@@ -209,6 +209,41 @@ int store_rw_unmount(struct store *s, const char *cid, struct berr **err) {
   return 0;
 }
 
+static void *trash_thread(void *dir) {
+  rm_rf(dir, NULL);
+  free(dir);
+  return NULL;
+}
+
+/* Delete a container's fs/ without making the caller wait (a few ms of
+ * unlinks for even a small upper dir, on every `run --rm`): rename it into
+ * tmp/ (same filesystem, atomic) and remove it from a detached thread. A crash
+ * before the thread is done leaves it in tmp/, which store_open empties. Any
+ * failure along the way falls back to removing it here. */
+static int remove_in_background(struct store *s, const char *dir, struct berr **err) {
+  char *trash = xasprintf("%s/trash-XXXXXX", s->tmp);
+  if (!mkdtemp(trash)) {
+    free(trash);
+    return rm_rf(dir, err);
+  }
+  _cleanup_free_ char *dest = xasprintf("%s/fs", trash);
+  if (rename(dir, dest) < 0) {
+    rmdir(trash);
+    free(trash);
+    return rm_rf(dir, err);
+  }
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&a, 128 * 1024);
+  pthread_t t;
+  int r = pthread_create(&t, &a, trash_thread, trash);
+  pthread_attr_destroy(&a);
+  if (r != 0)
+    trash_thread(trash);
+  return 0;
+}
+
 int store_rw_remove(struct store *s, const char *cid, struct berr **err) {
   if (!cid_valid(cid))
     return berr_set(err, EINVAL, "invalid container ID \"%s\"", cid ? cid : "");
@@ -217,7 +252,7 @@ int store_rw_remove(struct store *s, const char *cid, struct berr **err) {
     return r;
   _cleanup_strv_ char **lowers = rw_lowers(s, cid);
   _cleanup_free_ char *fs = fs_dir(s, cid, NULL);
-  if ((r = rm_rf(fs, err)) < 0)
+  if (path_exists(fs) && (r = remove_in_background(s, fs, err)) < 0)
     return r;
   pthread_mutex_lock(&s->lock);
   if ((r = db_begin(s->db, err)) == 0) {

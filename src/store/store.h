@@ -101,11 +101,23 @@ int64_t store_parse_time(const char *rfc3339);
 int store_image_tag(struct store *s, const char *image_id, const char *target, struct berr **err);
 
 /* Result lines of a remove, in Docker's order: {"Untagged": "busybox:latest"}
- * then {"Deleted": "sha256:…"} (a JSON array the caller decrefs). `in_use(id,
- * ctx)` says whether a container uses the image (then: -EBUSY "conflict: unable
- * to remove repository reference ... (must force) - container <id> is using
- * its referenced image <id>" unless force). */
-typedef bool (*store_in_use_fn)(const char *image_id, void *ctx);
+ * then {"Deleted": "sha256:…"} (a JSON array the caller decrefs).
+ * `in_use(image_id, ctx, user, &running)` says whether a container uses the
+ * image: true with `user` set to its id (NUL-terminated) and `running` whether
+ * it runs, a running user preferred when there are several. The conflicts are
+ * dockerd 20.10's (daemon/images/image_delete.go), all -EBUSY:
+ *   by name, the last reference, a user:  "conflict: unable to remove repository
+ *     reference \"busybox\" (must force) - container <cid> is using its
+ *     referenced image <iid>" (force: untagged; the image stays while a
+ *     container runs, is deleted when the users are stopped)
+ *   by ID, a running user: "conflict: unable to delete <iid> (cannot be
+ *     forced) - image is being used by running container <cid>", force or not
+ *   by ID, a stopped user: "... (must be forced) - image is being used by
+ *     stopped container <cid>"
+ * (<cid>, <iid>: 12 hex digits). */
+#define STORE_USER_ID_MAX 65
+typedef bool (*store_in_use_fn)(const char *image_id, void *ctx, char user[STORE_USER_ID_MAX],
+                                bool *running);
 int store_image_remove(struct store *s, const char *name, bool force, bool noprune,
                        store_in_use_fn in_use, void *ctx, json_t **out, struct berr **err);
 

@@ -159,7 +159,7 @@ bar" ]
 	[[ "$output" == *"unknown command: berth frobnicate"* ]]
 	run b rm
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"'rm' requires at least 1 argument"* ]]
+	[[ "$output" == *"'berth rm' requires at least 1 argument"* ]]
 }
 
 @test "cli: exec runs in the container with its exit code" {
@@ -239,4 +239,86 @@ bar" ]
 		[ "$status" -eq 125 ]
 		[ "${lines[0]}" = "unknown flag: --bogus" ]
 	done
+}
+
+# bad input: docker 28's texts and exit statuses (docker.sh prints the same
+# with "docker" for "berth" where the docker CLI is installed)
+bad_input_same() {
+	local out_b out_d st_b st_d
+	out_b=$(b "$@" 2>&1) && st_b=0 || st_b=$?
+	[ -x "$DOCKER_CLI" ] || { echo "$out_b"; return "$st_b"; }
+	out_d=$("$DOCKER_CLI" "$@" 2>&1) && st_d=0 || st_d=$?
+	[ "$st_b" -eq "$st_d" ] || { echo "status $st_b, docker $st_d"; return 1; }
+	diff <(echo "$out_b" | sed 's/berth/docker/g') <(echo "$out_d") || return 1
+}
+
+@test "cli: bad input is reported as docker 28 does" {
+	[ -x "$DOCKER_CLI" ] || skip "docker CLI not installed"
+	bad_input_same run --bogus busybox
+	bad_input_same run
+	bad_input_same exec onlyone
+	bad_input_same rename a
+	bad_input_same port
+	bad_input_same events extra
+	bad_input_same run --health-interval 5 busybox true
+	bad_input_same run --health-interval 5x busybox true
+	bad_input_same run -m 5zz busybox true
+	bad_input_same run -m abc busybox true
+	bad_input_same run --shm-size 1x busybox true
+	bad_input_same run --stop-timeout 99999999999999999999 busybox true
+	bad_input_same run --cpus abc busybox true
+	bad_input_same run --env-file /nonexistent/env busybox true
+	bad_input_same run -a bogus busybox true
+}
+
+@test "cli: run's failures: missing image 125, command not found 127, not executable 126" {
+	run -125 b run --rm nosuchimage-berth:latest
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Unable to find image 'nosuchimage-berth:latest' locally"* ]]
+	run -127 b run --rm busybox nosuchcmd
+	[ "$status" -eq 127 ]
+	[[ "$output" == *'"nosuchcmd": executable file not found in $PATH'* ]]
+	run -126 b run --rm busybox /etc
+	[ "$status" -eq 126 ]
+	[[ "$output" == *"permission denied"* ]]
+}
+
+@test "cli: -e NAME takes our environment, or passes the bare name" {
+	run env BERTH_T_VAL=bar "$BERTH_CLI" run --rm -e BERTH_T_VAL -e BERTH_T_UNSET busybox env
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"BERTH_T_VAL=bar"* ]]
+	[[ "$output" == *"BERTH_T_UNSET"* ]]
+}
+
+@test "cli: cp to and from local paths follows docker's rules" {
+	local w=$BATS_TEST_TMPDIR
+	b rm -f cpc >/dev/null 2>&1 || true
+	b run -d --name cpc busybox sh -c 'mkdir -p /d/sub && echo a >/d/a && echo s >/d/sub/s && ln -s /d /dl && sleep 1000' >/dev/null
+	mkdir -p "$w/exist" "$w/src/dir/inner"
+	echo f >"$w/file"; echo x >"$w/src/dir/x"; echo y >"$w/src/dir/inner/y"
+	cd "$w"
+	b cp cpc:/d n1                       # a dir to a new name
+	[ "$(cat n1/a)" = a ] && [ "$(cat n1/sub/s)" = s ]
+	b cp cpc:/d exist                    # into an existing dir
+	[ "$(cat exist/d/a)" = a ]
+	b cp cpc:/d/. n2                     # a dir's contents
+	[ "$(cat n2/sub/s)" = s ]
+	b cp cpc:/d/a n3                     # a file to a new name
+	[ "$(cat n3)" = a ]
+	b cp -L cpc:/dl n4                   # a symlink, followed
+	[ "$(cat n4/a)" = a ]
+	run b cp cpc:/d/a nodir/
+	[ "$status" -eq 1 ] && [ "$output" = "no such directory" ]
+	run b cp cpc:/d file
+	[ "$status" -eq 1 ] && [ "$output" = "cannot copy directory" ]
+	run b cp cpc:/nonexist x
+	[ "$status" -eq 1 ] && [[ "$output" == *"Could not find the file /nonexist in container cpc"* ]]
+	b cp src/dir cpc:/t1                 # local dir to a new name
+	b cp src/dir/. cpc:/t2               # its contents
+	b cp file cpc:/tmp                   # a file into a dir
+	run b exec cpc sh -c 'cat /t1/x /t1/inner/y /t2/x /tmp/file'
+	[ "$output" = "$(printf 'x\ny\nx\nf')" ]
+	run b cp nofile cpc:/t3
+	[ "$status" -eq 1 ] && [[ "$output" == "lstat $w/nofile: no such file or directory" ]]
+	b rm -f cpc >/dev/null
 }

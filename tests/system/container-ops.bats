@@ -54,6 +54,12 @@ teardown_file() {
 	stat=$(echo "$output" | cut -d' ' -f2 | tr -d '\r' | base64 -d)
 	[ "$(jq -r .name <<<"$stat")" = sh ]
 	[ "$(jq -r .linkTarget <<<"$stat")" = /bin/busybox ]
+	# GET streams the tar (chunked, no spooling) with the stat header too
+	run -0 curl -sS -D "$d/h" -o "$d/bb.tar" --unix-socket "$BERTHD_SOCK" 'http://x/containers/op1/archive?path=/bin/busybox'
+	grep -qi '^transfer-encoding: chunked' "$d/h"
+	stat=$(grep -i '^x-docker-container-path-stat: ' "$d/h" | cut -d' ' -f2 | tr -d '\r' | base64 -d)
+	[ "$(jq -r .name <<<"$stat")" = busybox ]
+	[ "$(tar -xOf "$d/bb.tar" busybox | wc -c)" = "$(jq -r .size <<<"$stat")" ]
 	run docker cp op1:/nope "$d/x"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Could not find the file /nope in container op1"* ]]

@@ -25,6 +25,24 @@ teardown_file() {
 	run -0 $DOCKER ps -aq --filter status=exited
 }
 
+@test "run --rm leaves nothing: record, layer, mount, runtime state, cgroups" {
+	# The shim removes the runtime's state and the store the writable layer
+	# after the wait has been answered (off the run's path): both must still
+	# happen, soon.
+	run -0 timeout 30 $DOCKER run --rm --name gone busybox true
+	run -1 $DOCKER inspect gone
+	local i left
+	for i in $(seq 50); do
+		left=$(find "$BERTHD_EXEC/runtime" -mindepth 2 2>/dev/null
+			find "$BERTHD_DATA/tmp" "$BERTHD_DATA/containers" -mindepth 1 2>/dev/null
+			find /sys/fs/cgroup -maxdepth 3 -path "*${BERTHD_CG_PARENT#/}/*" -type d 2>/dev/null)
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+	! grep -q "$BERTHD_DATA/containers" /proc/self/mountinfo
+}
+
 @test "run -d, ps, inspect, logs, stop" {
 	run -0 $DOCKER run -d --name web busybox sh -c 'echo started; echo oops >&2; sleep 300'
 	id=$output

@@ -27,6 +27,20 @@ japi() {
 	[ "$output" = "err" ]
 }
 
+@test "exec: no output is lost, the first bytes nor more than a pipe holds, tty too" {
+	local n # (not i: bats' run uses that name)
+	for n in 1 2 3; do
+		run -0 docker exec ex1 echo "quick-$n"
+		[ "$output" = "quick-$n" ]
+	done
+	# ~190 KB: more than the pipe holds before the client is attached
+	run -0 docker exec ex1 seq 1 30000
+	[ "${#lines[@]}" -eq 30000 ]
+	[ "${lines[0]}" = 1 ] && [ "${lines[29999]}" = 30000 ]
+	run -0 docker exec -t ex1 echo tty-out
+	[ "$(tr -d '\r' <<<"$output")" = tty-out ]
+}
+
 @test "exec: a missing binary exits 126 with the runtime's message" {
 	run -126 docker exec ex1 nope-not-here
 	[[ "$output" == *"OCI runtime exec failed"* ]]

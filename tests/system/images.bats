@@ -224,3 +224,67 @@ variant() {
 	run same_on_both images --format '{{.Repository}}:{{.Tag}}'
 	[ "$output" = "$(printf 'app:v1\nbusybox:latest')" ]
 }
+
+# the docker CLI's output on both daemons, container IDs (which differ) as "C"
+same_on_both_cids() {
+	local ours theirs
+	ours=$(dk "$BERTHD_SOCK" "$@" 2>&1 | sed -E 's/container [0-9a-f]{12}/container C/') || true
+	if have_ref; then
+		theirs=$(dk "$REF_DIR/d.sock" "$@" 2>&1 | sed -E 's/container [0-9a-f]{12}/container C/') || true
+		if [ "$ours" != "$theirs" ]; then
+			echo "berthd: $ours" >&2
+			echo "dockerd: $theirs" >&2
+			return 1
+		fi
+	fi
+	echo "$ours"
+}
+
+@test "rmi: an image used by containers, dockerd 20.10's conflicts" {
+	local s iid cid
+	for s in "$BERTHD_SOCK" ${REF_DIR:+$REF_DIR/d.sock}; do
+		[ -S "$s" ] || continue
+		dk "$s" load -i "$ARCHIVE" >/dev/null
+		dk "$s" create --name img-stopped busybox true >/dev/null
+	done
+	iid=$(dk "$BERTHD_SOCK" images -q busybox)
+	cid=$(dk "$BERTHD_SOCK" ps -aq --filter name=img-stopped)
+	# by name, the last reference: the user is named
+	run dk "$BERTHD_SOCK" rmi busybox
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"conflict: unable to remove repository reference \"busybox\" (must force) - container $cid is using its referenced image $iid"* ]]
+	run same_on_both_cids rmi busybox
+	[ "$status" -eq 0 ]
+	# by ID, a stopped user: must be forced
+	run same_on_both_cids rmi "$iid"
+	[[ "$output" == *"conflict: unable to delete $iid (must be forced) - image is being used by stopped container C"* ]]
+	# a running user: not even with force
+	for s in "$BERTHD_SOCK" ${REF_DIR:+$REF_DIR/d.sock}; do
+		[ -S "$s" ] || continue
+		dk "$s" run -d --name img-running busybox sleep 100 >/dev/null
+	done
+	cid=$(dk "$BERTHD_SOCK" ps -q --filter name=img-running)
+	run dk "$BERTHD_SOCK" rmi -f "$iid"
+	[[ "$output" == *"conflict: unable to delete $iid (cannot be forced) - image is being used by running container $cid"* ]]
+	run same_on_both_cids rmi -f "$iid"
+	[ "$status" -eq 0 ]
+	# by name with force: untagged, the image stays for the running container
+	run same_on_both_cids rmi -f busybox
+	[ "$output" = "Untagged: busybox:latest" ]
+	dk "$BERTHD_SOCK" images -aq | grep -qx "$iid"
+	for s in "$BERTHD_SOCK" ${REF_DIR:+$REF_DIR/d.sock}; do
+		[ -S "$s" ] || continue
+		dk "$s" rm -f img-running img-stopped >/dev/null
+		dk "$s" rmi "$iid" >/dev/null
+	done
+}
+
+@test "filters: dockerd's \"Invalid filter\" on the routes that validate" {
+	local p
+	for p in /containers/json /images/json /containers/prune /images/prune; do
+		local m=GET
+		[[ $p == */prune ]] && m=POST
+		run curl -s -g -X "$m" --unix-socket "$BERTHD_SOCK" "http://x/v1.41$p?filters=%7B%22nope%22:%5B%22y%22%5D%7D" -w ' %{http_code}'
+		[ "$output" = "{\"message\":\"Invalid filter 'nope'\"}"$'\n'" 400" ] || { echo "$p: $output" >&2; false; }
+	done
+}

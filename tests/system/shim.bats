@@ -4,13 +4,14 @@
 # logs, exit records, tty, attach, kill, exec, live restore (the shim outlives
 # its parent), create failures and log rotation.
 #
-# Environment (besides helpers.bash's): BERTH_SHIM (default
-# build/src/shim/berth-shim), SHIMCTL (default build/tests/tools/shimctl).
+# Environment (besides helpers.bash's): BERTH_BUILD (default build), BERTH_SHIM
+# (default $BERTH_BUILD/src/shim/berth-shim), SHIMCTL (default
+# $BERTH_BUILD/tests/tools/shimctl).
 
 load helpers
 
-: "${BERTH_SHIM:=$BERTH_REPO/build/src/shim/berth-shim}"
-: "${SHIMCTL:=$BERTH_REPO/build/tests/tools/shimctl}"
+: "${BERTH_SHIM:=${BERTH_BUILD:-$BERTH_REPO/build}/src/shim/berth-shim}"
+: "${SHIMCTL:=${BERTH_BUILD:-$BERTH_REPO/build}/tests/tools/shimctl}"
 
 setup() {
 	berth_setup
@@ -179,6 +180,14 @@ exit_field() { jq -r ".$2" "$1/exit.json"; }
 		--runtime "$BERTH_RUNC" --runtime-root "$ROOT" --process "$BATS_TEST_TMPDIR/process.json" \
 		--log-driver local --log-path "$BATS_TEST_TMPDIR/e1.log"
 	record_pid_file "$ST/shim.pid"
+	# the process has run, but its output waits in the pipe for START (shim.h):
+	# nothing is read, logged or recorded before
+	sleep 0.5
+	[ ! -s "$BATS_TEST_TMPDIR/e1.log" ] || fail "output read before START"
+	[ ! -e "$ST/exit.json" ] || fail "exit recorded before START"
+	run -0 shimctl state "$ST"
+	expect_eq "$(jq -r .exit <<<"$output")" null exit
+	shimctl start "$ST"
 	run -0 shimctl wait "$ST"
 	expect_eq "$(jq -r .ExitCode <<<"$output")" 7
 	run -0 shimctl logs "$BATS_TEST_TMPDIR/e1.log" local
@@ -243,6 +252,7 @@ exit_field() { jq -r ".$2" "$1/exit.json"; }
 		--runtime "$BERTH_RUNC" --runtime-root "$ROOT" --process "$BATS_TEST_TMPDIR/process.json" \
 		--log-path "$BATS_TEST_TMPDIR/e1-json.log"
 	record_pid_file "$ST/shim.pid"
+	shimctl start "$ST"
 	start=$(date +%s)
 	run -0 shimctl wait "$ST"
 	expect_eq "$(jq -r .ExitCode <<<"$output")" 5
@@ -291,7 +301,15 @@ exit_field() { jq -r ".$2" "$1/exit.json"; }
 		--process "$BATS_TEST_TMPDIR/process.json" --log-driver none
 	record_pid_file "$ST/shim.pid"
 	run -0 shimctl resize "$ST" 40 120
-	run -0 bash -c 'printf "abc\n" | "$1" attach "$2" --stdin --stdout' _ "$SHIMCTL" "$ST"
+	# attach first, then START lets the shim read the pty (shim.h); the attach
+	# waits for the output, the sleep only lets it connect first
+	(printf "abc\n" | "$SHIMCTL" attach "$ST" --stdin --stdout >"$BATS_TEST_TMPDIR/attach.out" 2>&1) &
+	local ap=$!
+	sleep 0.5
+	shimctl start "$ST"
+	timeout 20 tail --pid=$ap -f /dev/null || fail "attach did not end"
+	wait $ap || fail "attach failed: $(cat "$BATS_TEST_TMPDIR/attach.out")"
+	output=$(cat "$BATS_TEST_TMPDIR/attach.out")
 	out=$(tr -d '\r' <<<"$output")
 	expect_contains "$out" "40 120"
 	expect_contains "$out" "got-abc"

@@ -130,6 +130,43 @@ static void test_durations(void **s) {
   assert_int_not_equal(parse_nano_cpus("x", &ns), 0);
 }
 
+/* Go's time.ParseDuration and go-units RAMInBytes error texts, as docker prints them */
+static void expect_err(int r, struct berr **err, const char *msg) {
+  assert_true(r < 0);
+  assert_non_null(*err);
+  assert_string_equal((*err)->msg, msg);
+  berr_free(*err);
+  *err = NULL;
+}
+
+static void test_value_errors(void **s) {
+  (void)s;
+  int64_t v;
+  struct berr *err = NULL;
+  assert_int_equal(parse_go_duration_err("1m30s", &v, &err), 0);
+  assert_true(v == 90000000000LL);
+  assert_int_equal(parse_go_duration_err("0", &v, &err), 0);
+  assert_true(v == 0);
+  assert_int_equal(parse_go_duration_err("-1.5s", &v, &err), 0);
+  assert_true(v == -1500000000LL);
+  expect_err(parse_go_duration_err("5", &v, &err), &err, "time: missing unit in duration \"5\"");
+  expect_err(parse_go_duration_err("5x", &v, &err), &err, "time: unknown unit \"x\" in duration \"5x\"");
+  expect_err(parse_go_duration_err("abc", &v, &err), &err, "time: invalid duration \"abc\"");
+  expect_err(parse_go_duration_err("", &v, &err), &err, "time: invalid duration \"\"");
+  assert_int_equal(parse_ram_bytes("512m", &v, &err), 0);
+  assert_true(v == 512LL * 1024 * 1024);
+  assert_int_equal(parse_ram_bytes("1.5GiB", &v, &err), 0);
+  assert_true(v == 1536LL * 1024 * 1024);
+  assert_int_equal(parse_ram_bytes("100", &v, &err), 0);
+  assert_true(v == 100);
+  assert_int_equal(parse_ram_bytes("4b", &v, &err), 0);
+  assert_true(v == 4);
+  expect_err(parse_ram_bytes("abc", &v, &err), &err, "invalid size: 'abc'");
+  expect_err(parse_ram_bytes("-5", &v, &err), &err, "invalid size: '-5'");
+  expect_err(parse_ram_bytes("5zz", &v, &err), &err, "invalid suffix: 'zz'");
+  expect_err(parse_ram_bytes("5KX", &v, &err), &err, "invalid suffix: 'kx'");
+}
+
 static void test_flags(void **s) {
   (void)s;
   bool d = false, i = false, t = false, help = false;
@@ -202,7 +239,7 @@ int main(void) {
       cmocka_unit_test(test_human_duration), cmocka_unit_test(test_rfc3339),
       cmocka_unit_test(test_ellipsis_quote), cmocka_unit_test(test_ports),
       cmocka_unit_test(test_state_status), cmocka_unit_test(test_durations),
-      cmocka_unit_test(test_flags),        cmocka_unit_test(test_sb_query),
+      cmocka_unit_test(test_value_errors), cmocka_unit_test(test_flags),        cmocka_unit_test(test_sb_query),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

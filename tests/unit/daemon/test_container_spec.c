@@ -354,6 +354,84 @@ static void test_name_check(void **state) {
   berr_free(e);
 }
 
+/* --init: berth-init bound read-only at /sbin/docker-init runs the command. */
+static void test_spec_init(void **state) {
+  (void)state;
+  _cleanup_free_ char *root = make_rootfs();
+  _cleanup_json_ json_t *cfg = J("{\"Cmd\":[\"sleep\",\"9\"]}");
+  _cleanup_json_ json_t *hc = J("{\"Init\":true}");
+  struct spec_input in = {.id = "abc", .config = cfg, .host_config = hc, .rootfs = root,
+                          .root_dir = "/data/c/abc", .cgroup_parent = "/berth-test",
+                          .init_path = "/opt/berth/berth-init"};
+  _cleanup_json_ json_t *spec = NULL;
+  struct berr *e = NULL;
+  assert_int_equal(spec_build(&in, &spec, &e), 0);
+  json_t *args = json_object_get(json_object_get(spec, "process"), "args");
+  assert_int_equal(json_array_size(args), 4);
+  assert_string_equal(str_at(args, 0), "/sbin/docker-init");
+  assert_string_equal(str_at(args, 1), "--");
+  assert_string_equal(str_at(args, 2), "sleep");
+  bool found = false;
+  size_t i;
+  json_t *m;
+  json_array_foreach(json_object_get(spec, "mounts"), i, m) {
+    if (strcmp(json_string_value(json_object_get(m, "destination")), "/sbin/docker-init"))
+      continue;
+    found = true;
+    assert_string_equal(json_string_value(json_object_get(m, "source")), "/opt/berth/berth-init");
+    assert_true(arr_has(json_object_get(m, "options"), "ro"));
+  }
+  assert_true(found);
+}
+
+/* The record keeps what a restarted berthd needs: state, exit, restart
+ * history, the user's stop, health. */
+static void test_record_roundtrip(void **state) {
+  (void)state;
+  struct daemon d;
+  memset(&d, 0, sizeof(d));
+  d.cfg.data_root = "/data";
+  d.cfg.exec_root = "/run/x";
+  struct container *c = ctr_alloc();
+  memset(c->id, 'a', 64);
+  c->id[64] = '\0';
+  c->name = xstrdup("web");
+  c->config = J("{\"Image\":\"busybox\"}");
+  c->host_config = J("{\"RestartPolicy\":{\"Name\":\"always\"}}");
+  c->created = xstrdup("2024-01-02T03:04:05.5Z");
+  c->args = json_array();
+  c->state = CTR_RESTARTING;
+  c->exit_code = 7;
+  c->restart_count = 3;
+  c->manually_stopped = true;
+  free(c->finished_at);
+  c->finished_at = xstrdup("2024-01-02T03:04:09.25Z");
+  c->health = J("{\"Status\":\"unhealthy\",\"FailingStreak\":4,\"Log\":[]}");
+  _cleanup_json_ json_t *doc = ctr_to_record(c);
+  struct container *back = NULL;
+  struct berr *e = NULL;
+  assert_int_equal(ctr_from_record(&d, doc, &back, &e), 0);
+  assert_string_equal(back->id, c->id);
+  assert_string_equal(back->name, "web");
+  assert_int_equal(back->state, CTR_RESTARTING);
+  assert_int_equal(back->exit_code, 7);
+  assert_int_equal(back->restart_count, 3);
+  assert_true(back->manually_stopped);
+  assert_string_equal(back->finished_at, "2024-01-02T03:04:09.25Z");
+  assert_string_equal(json_string_value(json_object_get(back->health, "Status")), "unhealthy");
+  assert_int_equal(json_integer_value(json_object_get(back->health, "FailingStreak")), 4);
+  _cleanup_free_ char *want = xasprintf("/run/x/containers/%s", c->id);
+  assert_string_equal(back->run_dir, want);
+  assert_int_equal(ctr_parse_time(back->finished_at) - ctr_parse_time(c->created),
+                   3750000000LL);
+  ctr_put(back);
+  ctr_put(c);
+  /* a record without a State is refused, not half-loaded */
+  _cleanup_json_ json_t *bad = J("{\"Id\":\"x\",\"Name\":\"y\"}");
+  assert_int_equal(ctr_from_record(&d, bad, &back, &e), -EINVAL);
+  berr_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_merge_entrypoint_resets_cmd),
@@ -368,6 +446,8 @@ int main(void) {
       cmocka_unit_test(test_detach_keys),
       cmocka_unit_test(test_human_duration),
       cmocka_unit_test(test_name_check),
+      cmocka_unit_test(test_spec_init),
+      cmocka_unit_test(test_record_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

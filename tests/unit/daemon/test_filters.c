@@ -58,7 +58,7 @@ static void test_match(void **state) {
   _cleanup_berr_ struct berr *err = NULL;
   assert_int_equal(filters_check(f, ok, &err), 0);
   assert_int_equal(filters_check(f, narrow, &err), -EINVAL);
-  assert_string_equal(err->msg, "invalid filter 'label'");
+  assert_string_equal(err->msg, "Invalid filter 'label'");
 }
 
 static void test_time(void **state) {

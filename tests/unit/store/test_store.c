@@ -207,10 +207,19 @@ static void test_load_get_tag_remove(void **state) {
   free(id);
 }
 
-static bool in_use_yes(const char *image_id, void *ctx) {
+/* ctx: a bool, whether the (fake) user container runs */
+static bool in_use_yes(const char *image_id, void *ctx, char user[STORE_USER_ID_MAX], bool *running) {
   (void)image_id;
-  (void)ctx;
+  snprintf(user, STORE_USER_ID_MAX, "%s", "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d1a2b");
+  *running = ctx && *(bool *)ctx;
   return true;
+}
+
+static size_t records(json_t *out, const char *key) {
+  size_t n = 0, i;
+  json_t *v;
+  json_array_foreach(out, i, v) if (json_object_get(v, key)) n++;
+  return n;
 }
 
 static void test_remove_in_use(void **state) {
@@ -222,10 +231,42 @@ static void test_remove_in_use(void **state) {
   close(fd);
   json_t *out = NULL;
   struct berr *err = NULL;
-  assert_int_equal(store_image_remove(f->s, "app:1", false, false, in_use_yes, NULL, &out, &err), -EBUSY);
-  assert_non_null(strstr(err->msg, "conflict: unable to remove repository reference \"app:1\" (must force)"));
+  bool stopped = false, running = true;
+  char sid[13];
+  snprintf(sid, sizeof sid, "%s", id + 7);
+  char *want;
+  /* by name, the last reference: must force, naming the container */
+  assert_int_equal(store_image_remove(f->s, "app:1", false, false, in_use_yes, &stopped, &out, &err), -EBUSY);
+  want = xasprintf("conflict: unable to remove repository reference \"app:1\" (must force) - "
+                   "container 1a2b3c4d5e6f is using its referenced image %s", sid);
+  assert_string_equal(err->msg, want);
+  free(want);
   berr_free(err);
-  assert_int_equal(store_image_remove(f->s, "app:1", true, false, in_use_yes, NULL, &out, NULL), 0);
+  err = NULL;
+  /* by ID, a running user: cannot be forced */
+  assert_int_equal(store_image_remove(f->s, id, true, false, in_use_yes, &running, &out, &err), -EBUSY);
+  want = xasprintf("conflict: unable to delete %s (cannot be forced) - image is being used by "
+                   "running container 1a2b3c4d5e6f", sid);
+  assert_string_equal(err->msg, want);
+  free(want);
+  berr_free(err);
+  err = NULL;
+  /* by ID, a stopped user: must be forced */
+  assert_int_equal(store_image_remove(f->s, id, false, false, in_use_yes, &stopped, &out, &err), -EBUSY);
+  assert_non_null(strstr(err->msg, "(must be forced) - image is being used by stopped container 1a2b3c4d5e6f"));
+  berr_free(err);
+  err = NULL;
+  /* by name with force while it runs: untagged, the image stays */
+  assert_int_equal(store_image_remove(f->s, "app:1", true, false, in_use_yes, &running, &out, NULL), 0);
+  assert_int_equal(records(out, "Untagged"), 1);
+  assert_int_equal(records(out, "Deleted"), 0);
+  json_decref(out);
+  struct image *img = NULL;
+  assert_int_equal(store_image_get(f->s, id, &img, NULL), 0);
+  image_free(img);
+  /* by ID with force, the user stopped: deleted */
+  assert_int_equal(store_image_remove(f->s, id, true, false, in_use_yes, &stopped, &out, NULL), 0);
+  assert_true(records(out, "Deleted") >= 1);
   json_decref(out);
   free(id);
 }
