@@ -191,6 +191,8 @@ struct stream_opts {
   bool sig_proxy;      /* forward signals to the container (not with tty) */
   const char *resize_path; /* "/containers/ID/resize" or "/exec/ID/resize" (tty only) */
   const char *kill_path;   /* "/containers/ID/kill" for signal proxying */
+  const char *detach_keys; /* with a tty: the detach sequence (NULL: ctrl-p,ctrl-q) */
+  bool *detached;          /* set when the user typed the detach keys */
 };
 /* Copy stdin → c and c → stdout/stderr until the stream ends. With a tty and
  * a terminal on stdin: raw mode (restored on return) and SIGWINCH → resize. */

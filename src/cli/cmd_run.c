@@ -627,11 +627,17 @@ static int run_or_create(struct cmd_ctx *ctx, int argc, char **argv, bool run) {
   if (att) {
     _cleanup_free_ char *rz = xasprintf("/containers/%s/resize", id);
     _cleanup_free_ char *kp = xasprintf("/containers/%s/kill", id);
+    bool detached = false;
     struct stream_opts so = {.tty = tty, .in = ain, .out = aout, .err = aerr,
-                             .sig_proxy = o.sig_proxy, .resize_path = rz, .kill_path = kp};
+                             .sig_proxy = o.sig_proxy, .resize_path = rz, .kill_path = kp,
+                             .detach_keys = o.detach_keys, .detached = &detached};
     if (stream_run(ctx->cli, att, &so, &err) < 0) {
       cmd_print_err(err);
       rc = 125;
+      goto out;
+    }
+    if (detached) { /* docker: the container goes on; no wait */
+      rc = 0;
       goto out;
     }
   }
@@ -692,7 +698,7 @@ static int attach_stream(struct cmd_ctx *ctx, const char *id, json_t *info, bool
   _cleanup_free_ char *rz = xasprintf("/containers/%s/resize", id);
   _cleanup_free_ char *kp = xasprintf("/containers/%s/kill", id);
   struct stream_opts so = {.tty = tty, .in = in, .out = true, .err = true, .sig_proxy = sig_proxy,
-                           .resize_path = rz, .kill_path = kp};
+                           .resize_path = rz, .kill_path = kp, .detach_keys = detach_keys};
   if (stream_run(ctx->cli, att, &so, &err) < 0) {
     cmd_print_err(err);
     return 1;
@@ -857,11 +863,15 @@ int cmd_exec(struct cmd_ctx *ctx, int argc, char **argv) {
     return 1;
   }
   _cleanup_free_ char *rz = xasprintf("/exec/%s/resize", eid);
-  struct stream_opts so = {.tty = tty, .in = in, .out = true, .err = true, .resize_path = rz};
+  bool detached = false;
+  struct stream_opts so = {.tty = tty, .in = in, .out = true, .err = true, .resize_path = rz,
+                           .detach_keys = dk, .detached = &detached};
   if (stream_run(ctx->cli, c, &so, &err) < 0) {
     cmd_print_err(err);
     return 1;
   }
+  if (detached)
+    return 0;
   _cleanup_free_ char *ip = xasprintf("/exec/%s/json", eid);
   _cleanup_json_ json_t *info = NULL;
   if (cli_call(ctx->cli, "GET", ip, NULL, &info, NULL, &err) < 0) {

@@ -4,10 +4,12 @@
  * big-endian), raw terminal mode, SIGWINCH → resize, signal proxying.
  *
  * One thread, one poll loop over stdin, the connection and a signalfd: no
- * threads to join, nothing left running when the stream ends. Detach keys
- * are recognised by the daemon (docker sends them as ?detachKeys=), so the
- * CLI forwards every byte. stdin EOF half-closes the connection (docker's
- * CloseWrite) and the loop continues until the daemon ends the output.
+ * threads to join, nothing left running when the stream ends. With a tty,
+ * the detach keys are recognised here too, as docker's CLI does (its
+ * EscapeProxy): the stream ends and the caller does not wait for an exit;
+ * without a tty the daemon recognises them (?detachKeys=). stdin EOF
+ * half-closes the connection (docker's CloseWrite) and the loop continues
+ * until the daemon ends the output.
  */
 #include <errno.h>
 #include <poll.h>
@@ -107,6 +109,67 @@ static void resize_initial(struct cli *cli, const char *path) {
 
 static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
+/* Docker's detach key syntax: comma-separated keys, each one character or
+ * ctrl-<a-z @ [ \ ] ^ _>. Returns the number of keys, 0 when malformed. */
+static size_t parse_detach_keys(const char *spec, unsigned char *out, size_t cap) {
+  size_t n = 0;
+  const char *p = spec;
+  while (*p && n < cap) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == 1) {
+      out[n++] = (unsigned char)p[0];
+    } else if (len == 6 && strncmp(p, "ctrl-", 5) == 0) {
+      char c = p[5];
+      if (c >= 'a' && c <= 'z')
+        out[n++] = (unsigned char)(c - 'a' + 1);
+      else if (c == '@')
+        out[n++] = 0;
+      else if (c >= '[' && c <= '_')
+        out[n++] = (unsigned char)(c - '[' + 27);
+      else
+        return 0;
+    } else {
+      return 0;
+    }
+    p += len;
+    if (*p == ',')
+      p++;
+  }
+  return n;
+}
+
+/* Detach-key matching over stdin: bytes that may start the sequence are
+ * held back until it is clear whether they complete it. */
+struct escape {
+  unsigned char keys[16];
+  size_t n, matched;
+};
+
+/* Feed stdin bytes; writes through what is not part of the sequence.
+ * Returns 1 when the whole sequence was typed, -1 on a write error. */
+static int escape_feed(struct escape *e, struct conn *c, const char *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char b = (unsigned char)buf[i];
+    if (e->n && b == e->keys[e->matched]) {
+      if (++e->matched == e->n)
+        return 1;
+      continue;
+    }
+    /* no match: release what was held, then this byte */
+    if (e->matched && conn_write_all(c, (const char *)e->keys, e->matched) < 0)
+      return -1;
+    e->matched = 0;
+    if (e->n && b == e->keys[0]) {
+      e->matched = 1;
+      continue;
+    }
+    if (conn_write_all(c, (const char *)&buf[i], 1) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int stream_run(struct cli *cli, struct conn *c, const struct stream_opts *o, struct berr **err) {
   struct termios saved;
   bool raw = false;
@@ -129,6 +192,10 @@ int stream_run(struct cli *cli, struct conn *c, const struct stream_opts *o, str
     resize_initial(cli, o->resize_path);
 
   struct demux d = {0};
+  struct escape esc = {0};
+  if (o->tty && o->in)
+    esc.n = parse_detach_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q",
+                              esc.keys, sizeof esc.keys);
   bool in_open = o->in;
   int rc = 0;
   char buf[32768];
@@ -171,6 +238,15 @@ int stream_run(struct cli *cli, struct conn *c, const struct stream_opts *o, str
       if (k <= 0) {
         in_open = false;
         conn_close_write(c);
+      } else if (esc.n) {
+        int r = escape_feed(&esc, c, buf, (size_t)k);
+        if (r == 1) {
+          if (o->detached)
+            *o->detached = true;
+          break;
+        }
+        if (r < 0)
+          in_open = false;
       } else if (conn_write_all(c, buf, (size_t)k) < 0) {
         in_open = false;
       }

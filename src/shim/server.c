@@ -113,8 +113,10 @@ static void conn_queue(struct shim_conn *c, const void *data, size_t n) {
   if (c->out_off > 0 && c->out_off == c->out_n)
     c->out_off = c->out_n = 0;
   if (c->out_n + n > c->out_cap) {
-    /* compact first, then grow */
-    memmove(c->out, c->out + c->out_off, c->out_n - c->out_off);
+    /* compact first, then grow (c->out is NULL before the first message:
+     * memmove of nothing from NULL is still undefined behaviour) */
+    if (c->out_n > c->out_off)
+      memmove(c->out, c->out + c->out_off, c->out_n - c->out_off);
     c->out_n -= c->out_off;
     c->out_off = 0;
     while (c->out_n + n > c->out_cap)

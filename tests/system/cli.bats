@@ -287,7 +287,9 @@ bad_input_same() {
 	run env BERTH_T_VAL=bar "$BERTH_CLI" run --rm -e BERTH_T_VAL -e BERTH_T_UNSET busybox env
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"BERTH_T_VAL=bar"* ]]
-	[[ "$output" == *"BERTH_T_UNSET"* ]]
+	# the bare name reaches the daemon, which leaves it out of the process's
+	# environment (dockerd 20.10 does; berthd too)
+	[[ "$output" != *"BERTH_T_UNSET"* ]]
 }
 
 @test "cli: cp to and from local paths follows docker's rules" {

@@ -106,8 +106,12 @@ shims_of() {
 	run -0 $DOCKER run -d --name follow busybox sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'
 	kill_berthd
 	start_berthd
-	run -124 timeout 1.5 $DOCKER logs -f --tail 1 follow
-	[ "${#lines[@]}" -ge 5 ]
+	# following: three lines arrive one after another (head ends the follow);
+	# no time limit but the hang guard
+	run -0 bash -c "timeout 60 $DOCKER logs -f --tail 1 follow | head -n 3"
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[1]}" -gt "${lines[0]}" ]
+	[ "${lines[2]}" -gt "${lines[1]}" ]
 	run -0 $DOCKER rm -f follow
 }
 
@@ -138,20 +142,23 @@ shims_of() {
 	for delay in 0.02 0.06 0.12 0.2; do
 		run -0 $DOCKER create --name mid busybox sleep 300
 		id=$output
-		$DOCKER start mid >/dev/null 2>&1 &
+		timeout 30 $DOCKER start mid >/dev/null 2>&1 &
+		local spid=$!
 		sleep "$delay"
 		kill_berthd
-		wait || true
+		# only our docker start: a bare `wait` would also wait for the berthd
+		# that start_berthd left as this shell's child
+		wait "$spid" || true
 		start_berthd
 		run -0 state mid
 		case "$output" in
 		"running 0")
-			run -0 $DOCKER exec mid true
+			run -0 timeout 30 $DOCKER exec mid true
 			;;
 		"created 0" | "exited "*)
 			# the interrupted start was undone: nothing of it runs
 			[ -z "$(shims_of "$id")" ]
-			run -0 $DOCKER start mid
+			run -0 timeout 30 $DOCKER start mid
 			run -0 state mid
 			[ "$output" = "running 0" ]
 			;;
@@ -160,7 +167,7 @@ shims_of() {
 			false
 			;;
 		esac
-		run -0 $DOCKER rm -f mid
+		run -0 timeout 30 $DOCKER rm -f mid
 		[ -z "$(shims_of "$id")" ]
 		run -1 grep -q "$id" /proc/self/mountinfo
 	done
