@@ -90,9 +90,12 @@ static int forward_in(struct keyscan *k, int shim_fd, const unsigned char *buf, 
   return 0;
 }
 
-int attach_relay(struct http_req *r, int shim_fd, bool tty, bool want_stdin,
-                 const char *detach_keys) {
-  (void)tty;
+/* end_on_eof: the client's end of input also ends the output, as dockerd's
+ * container attach does unless the stdin is closed with it (StdinOnce, no
+ * tty) — container/stream/attach.go: "when stdin is closed, close stdout and
+ * stderr". */
+static int relay(struct http_req *r, int shim_fd, bool want_stdin, const char *detach_keys,
+                 bool end_on_eof) {
   struct keyscan k = {0};
   if (attach_parse_keys(detach_keys ? detach_keys : "ctrl-p,ctrl-q", k.keys, sizeof(k.keys),
                         &k.n, NULL) < 0)
@@ -114,6 +117,10 @@ int attach_relay(struct http_req *r, int shim_fd, bool tty, bool want_stdin,
       if (n <= 0) {
         in_open = false;
         shutdown(shim_fd, SHUT_WR); /* the shim closes stdin with stdin_once */
+        if (end_on_eof) {
+          http_conn_shutdown_write(r->conn);
+          return 0;
+        }
       } else {
         int d = forward_in(&k, shim_fd, buf, (size_t)n);
         if (d == 1)
@@ -132,6 +139,12 @@ int attach_relay(struct http_req *r, int shim_fd, bool tty, bool want_stdin,
         return 0;
     }
   }
+}
+
+int attach_relay(struct http_req *r, int shim_fd, bool tty, bool want_stdin,
+                 const char *detach_keys) {
+  (void)tty;
+  return relay(r, shim_fd, want_stdin, detach_keys, false);
 }
 
 /* ----------------------------------------------------------- pending ---- */
@@ -199,7 +212,10 @@ void ctr_attach_serve(struct daemon *d, struct http_req *r, struct container *c)
   enum ctr_state st = c->state;
   bool tty = json_is_true(json_object_get(c->config, "Tty"));
   bool open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
-  bool stdin_once = json_is_true(json_object_get(c->config, "StdinOnce"));
+  /* dockerd closes the process's stdin when an attached client's stdin
+   * ends only without a tty (moby container/stream/attach.go: CloseStdin &&
+   * !TTY): detaching from `run -it` must leave the container running */
+  bool stdin_once = json_is_true(json_object_get(c->config, "StdinOnce")) && !tty;
   pthread_mutex_unlock(&c->lock);
   if (st == CTR_PAUSED) {
     http_reply_error(r, 409, "You cannot attach to a paused container, unpause it first");
@@ -233,7 +249,7 @@ void ctr_attach_serve(struct daemon *d, struct http_req *r, struct container *c)
   }
   if (fd >= 0) {
     ctr_event(d, c, "attach", NULL);
-    if (attach_relay(r, fd, tty, in, keys) == 1)
+    if (relay(r, fd, in, keys, in && (tty || !stdin_once)) == 1)
       ctr_event(d, c, "detach", NULL);
     close(fd);
   }

@@ -126,6 +126,42 @@ static json_t *network_settings(bool full) {
   return o;
 }
 
+/* Config in dockerd's shape (container.Config's JSON): the fields without
+ * omitempty always there, the omitempty ones gone when empty, and an empty
+ * Volumes map as null (as dockerd answers). */
+static json_t *config_view(const json_t *cfg) {
+  static const char *const strs[] = {"Hostname", "Domainname", "User", "Image", "WorkingDir", NULL};
+  static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr", "Tty",
+                                      "OpenStdin",   "StdinOnce",    NULL};
+  static const char *const nulls[] = {"Env", "Cmd", "Volumes", "Entrypoint", "OnBuild", NULL};
+  static const char *const omitempty[] = {"NetworkDisabled", "MacAddress", "StopSignal", "Shell",
+                                          "ArgsEscaped", "Healthcheck", "ExposedPorts", NULL};
+  json_t *o = json_is_object(cfg) ? json_deep_copy(cfg) : json_object();
+  for (size_t i = 0; strs[i]; i++)
+    if (!json_is_string(json_object_get(o, strs[i])))
+      json_object_set_new(o, strs[i], json_string(""));
+  for (size_t i = 0; bools[i]; i++)
+    if (!json_is_boolean(json_object_get(o, bools[i])))
+      json_object_set_new(o, bools[i], json_false());
+  for (size_t i = 0; nulls[i]; i++)
+    if (json_object_get(o, nulls[i]) == NULL)
+      json_object_set_new(o, nulls[i], json_null());
+  json_t *vol = json_object_get(o, "Volumes");
+  if (json_is_object(vol) && json_object_size(vol) == 0)
+    json_object_set_new(o, "Volumes", json_null());
+  if (!json_is_object(json_object_get(o, "Labels")))
+    json_object_set_new(o, "Labels", json_object());
+  for (size_t i = 0; omitempty[i]; i++) {
+    json_t *v = json_object_get(o, omitempty[i]);
+    if (v && (json_is_null(v) || json_is_false(v) ||
+              (json_is_string(v) && json_string_length(v) == 0) ||
+              (json_is_array(v) && json_array_size(v) == 0) ||
+              (json_is_object(v) && json_object_size(v) == 0)))
+      json_object_del(o, omitempty[i]);
+  }
+  return o;
+}
+
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   pthread_mutex_lock(&c->lock);
   json_t *state = json_pack(
@@ -156,7 +192,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
                       json_array_size(c->exec_ids) ? json_deep_copy(c->exec_ids) : json_null());
   json_object_set_new(j, "HostConfig", json_deep_copy(c->host_config));
   json_object_set_new(j, "Mounts", mounts_json(c->host_config));
-  json_object_set_new(j, "Config", json_deep_copy(c->config));
+  json_object_set_new(j, "Config", config_view(c->config));
   json_object_set_new(j, "NetworkSettings", network_settings(true));
   pthread_mutex_unlock(&c->lock);
   json_t *gd = d->store ? store_rw_graphdriver(d->store, c->id) : NULL;

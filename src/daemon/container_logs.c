@@ -99,6 +99,9 @@ static int read_lines(FILE *f, struct log_sink *s, const struct log_opts *o, cha
   size_t cap = 0;
   ssize_t n;
   int rc = 0;
+  /* glibc >= 2.28 makes end-of-file sticky: without this, a followed file
+   * is never read again after its first EOF */
+  clearerr(f);
   while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
     if (line[n - 1] != '\n') {
       /* a partial line: the writer is mid-line; read it again later */

@@ -131,6 +131,96 @@ void spec_merge_image(json_t *cfg, const json_t *img) {
 
 /* ------------------------------------------------------ host config ---- */
 
+/* dockerd's default masked and read-only paths (oci.DefaultSpec) */
+static const char *const masked_paths[] = {
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    NULL,
+};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
+static json_t *strarr(const char *const *v) {
+  json_t *a = json_array();
+  for (; *v; v++)
+    json_array_append_new(a, json_string(*v));
+  return a;
+}
+
+/* Every HostConfig field dockerd 20.10 answers in inspect (its Go struct has
+ * no omitempty), with the value an absent field decodes to (Go's zero value:
+ * nil for slices and maps, hence null): clients that send a minimal body
+ * (docker-py) must read back dockerd's full shape. */
+static const struct {
+  const char *key;
+  char type; /* s: "", i: 0, b: false, n: null, c: [0,0] */
+} hc_fields[] = {
+    {"Binds", 'n'}, {"ContainerIDFile", 's'}, {"NetworkMode", 's'}, {"PortBindings", 'n'},
+    {"AutoRemove", 'b'}, {"VolumeDriver", 's'}, {"VolumesFrom", 'n'}, {"CapAdd", 'n'},
+    {"CapDrop", 'n'}, {"CgroupnsMode", 's'}, {"Dns", 'n'}, {"DnsOptions", 'n'},
+    {"DnsSearch", 'n'}, {"ExtraHosts", 'n'}, {"GroupAdd", 'n'}, {"IpcMode", 's'},
+    {"Cgroup", 's'}, {"Links", 'n'}, {"OomScoreAdj", 'i'}, {"PidMode", 's'},
+    {"Privileged", 'b'}, {"PublishAllPorts", 'b'}, {"ReadonlyRootfs", 'b'}, {"SecurityOpt", 'n'},
+    {"UTSMode", 's'}, {"UsernsMode", 's'}, {"ShmSize", 'i'}, {"ConsoleSize", 'c'},
+    {"Isolation", 's'}, {"CpuShares", 'i'}, {"Memory", 'i'}, {"NanoCpus", 'i'},
+    {"CgroupParent", 's'}, {"BlkioWeight", 'i'}, {"BlkioWeightDevice", 'n'},
+    {"BlkioDeviceReadBps", 'n'}, {"BlkioDeviceWriteBps", 'n'}, {"BlkioDeviceReadIOps", 'n'},
+    {"BlkioDeviceWriteIOps", 'n'}, {"CpuPeriod", 'i'}, {"CpuQuota", 'i'},
+    {"CpuRealtimePeriod", 'i'}, {"CpuRealtimeRuntime", 'i'}, {"CpusetCpus", 's'},
+    {"CpusetMems", 's'}, {"Devices", 'n'}, {"DeviceCgroupRules", 'n'}, {"DeviceRequests", 'n'},
+    {"KernelMemory", 'i'}, {"KernelMemoryTCP", 'i'}, {"MemoryReservation", 'i'},
+    {"MemorySwap", 'i'}, {"MemorySwappiness", 'n'}, {"OomKillDisable", 'b'},
+    {"PidsLimit", 'n'}, {"Ulimits", 'n'}, {"CpuCount", 'i'}, {"CpuPercent", 'i'},
+    {"IOMaximumIOps", 'i'}, {"IOMaximumBandwidth", 'i'}, {"MaskedPaths", 'n'},
+    {"ReadonlyPaths", 'n'},
+};
+
+static json_t *hc_zero(char type) {
+  switch (type) {
+  case 's':
+    return json_string("");
+  case 'i':
+    return json_integer(0);
+  case 'b':
+    return json_false();
+  case 'c':
+    return json_pack("[ii]", 0, 0);
+  default:
+    return json_null();
+  }
+}
+
+/* dockerd's create-time defaults (daemon/create.go, adaptContainerSettings):
+ * absent fields filled, "no limit" values stored as null, the default IPC
+ * and cgroup namespace modes, the masked paths of an unprivileged
+ * container. */
+static void hostconfig_defaults(json_t *hc) {
+  for (size_t i = 0; i < sizeof hc_fields / sizeof hc_fields[0]; i++)
+    if (json_object_get(hc, hc_fields[i].key) == NULL)
+      json_object_set_new(hc, hc_fields[i].key, hc_zero(hc_fields[i].type));
+  /* -1 (the CLI's default) means unset: dockerd stores nil */
+  if (json_integer_value(json_object_get(hc, "MemorySwappiness")) == -1)
+    json_object_set_new(hc, "MemorySwappiness", json_null());
+  json_t *pl = json_object_get(hc, "PidsLimit");
+  if (json_is_integer(pl) && json_integer_value(pl) <= 0)
+    json_object_set_new(hc, "PidsLimit", json_null());
+  /* default-ipc-mode "private"; default-cgroupns-mode host on v1, private on v2 */
+  if (empty_string(json_object_get(hc, "IpcMode")))
+    json_object_set_new(hc, "IpcMode", json_string("private"));
+  if (empty_string(json_object_get(hc, "CgroupnsMode"))) {
+    bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
+    json_object_set_new(hc, "CgroupnsMode", json_string(v2 ? "private" : "host"));
+  }
+  if (!json_is_true(json_object_get(hc, "Privileged"))) {
+    if (json_is_null(json_object_get(hc, "MaskedPaths")))
+      json_object_set_new(hc, "MaskedPaths", strarr(masked_paths));
+    if (json_is_null(json_object_get(hc, "ReadonlyPaths")))
+      json_object_set_new(hc, "ReadonlyPaths", strarr(readonly_paths));
+  }
+}
+
+
 static int check_restart(json_t *hc, struct berr **err) {
   json_t *rp = json_object_get(hc, "RestartPolicy");
   if (!json_is_object(rp)) {
@@ -190,8 +280,7 @@ int spec_hostconfig_check(json_t *hc, struct berr **err) {
     return berr_set(err, EINVAL,
                     "Invalid value: %lld, valid memory swappiness range is 0-100",
                     (long long)json_integer_value(swappiness));
-  if (json_object_get(hc, "Binds") == NULL)
-    json_object_set_new(hc, "Binds", json_null());
+  hostconfig_defaults(hc);
   return 0;
 }
 
@@ -548,7 +637,10 @@ static json_t *build_env(const json_t *cfg, const char *hostname, const char *ho
   json_t *v;
   json_array_foreach(user_env, i, v) {
     const char *s = json_string_value(v);
-    if (s == NULL)
+    /* "NAME" without "=": the docker CLI sends it for `-e NAME` when NAME is
+     * unset on the client; dockerd leaves it out of the process's
+     * environment (runc would refuse it) */
+    if (s == NULL || strchr(s, '=') == NULL)
       continue;
     /* replace an earlier entry with the same key (HOSTNAME, TERM) */
     size_t klen = (size_t)(env_key_end(s) - s);
@@ -1058,21 +1150,6 @@ void spec_etc_files(const json_t *cfg, const json_t *hc, const char *host_resolv
 
 /* -------------------------------------------------------------- spec ---- */
 
-static const char *const masked_paths[] = {
-    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-    NULL,
-};
-static const char *const readonly_paths[] = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
-};
-
-static json_t *strarr(const char *const *v) {
-  json_t *a = json_array();
-  for (; *v; v++)
-    json_array_append_new(a, json_string(*v));
-  return a;
-}
 
 /* Entrypoint + Cmd → args (with --init, berth-init -- args). */
 static int build_args(const struct spec_input *in, json_t **out, struct berr **err) {
@@ -1185,8 +1262,13 @@ int spec_build(const struct spec_input *in, json_t **out, struct berr **err) {
     return rc;
   }
   if (!priv) {
-    json_object_set_new(linux_obj, "maskedPaths", strarr(masked_paths));
-    json_object_set_new(linux_obj, "readonlyPaths", strarr(readonly_paths));
+    /* the HostConfig's lists (dockerd's defaults unless the client set them) */
+    json_t *mp = json_object_get(hc, "MaskedPaths");
+    json_t *rp = json_object_get(hc, "ReadonlyPaths");
+    json_object_set_new(linux_obj, "maskedPaths",
+                        json_is_array(mp) ? json_deep_copy(mp) : strarr(masked_paths));
+    json_object_set_new(linux_obj, "readonlyPaths",
+                        json_is_array(rp) ? json_deep_copy(rp) : strarr(readonly_paths));
   }
   if (profile && !seccomp_off) {
     json_t *sc = NULL;

@@ -73,6 +73,25 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Docker's Actor.Attributes is a map of strings (Go clients fail to decode
+ * anything else): numbers and booleans a publisher passed become their text,
+ * other values are dropped. */
+static void attrs_as_strings(json_t *attrs) {
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe(attrs, tmp, k, v) {
+    if (json_is_string(v))
+      continue;
+    if (json_is_integer(v))
+      json_object_set_new(attrs, k, json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+    else if (json_is_boolean(v))
+      json_object_set_new(attrs, k, json_string(json_is_true(v) ? "true" : "false"));
+    else
+      json_object_del(attrs, k);
+  }
+}
+
 void events_publish(struct events *ev, const char *type, const char *action, const char *id,
                     json_t *attrs) {
   if (ev == NULL) {
@@ -81,6 +100,7 @@ void events_publish(struct events *ev, const char *type, const char *action, con
   }
   if (attrs == NULL)
     attrs = json_object();
+  attrs_as_strings(attrs);
   int64_t t = now_ns();
   json_t *e = json_object();
   /* the legacy fields, in dockerd's order, only for containers and images */

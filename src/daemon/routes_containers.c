@@ -4,6 +4,7 @@
  * Docker's shape and status codes. No logic of their own beyond that.
  */
 #include <errno.h>
+#include <strings.h>
 
 #include "daemon/container_internal.h"
 
@@ -48,10 +49,36 @@ static void h_list(struct http_req *r) {
   http_reply_json(r, 200, out);
 }
 
+/* dockerd's httputils.CheckForJSON: a body must come as application/json
+ * (parameters allowed); no Content-Type is fine only without a body. */
+static bool body_is_json(struct http_req *r) {
+  const char *ct = http_header(r, "Content-Type");
+  if ((ct == NULL || *ct == '\0') && r->body_len == 0)
+    return true;
+  if (ct && strncasecmp(ct, "application/json", 16) == 0 && (ct[16] == '\0' || ct[16] == ';'))
+    return true;
+  http_reply_error(r, 400, "Content-Type specified (%s) must be 'application/json'", ct ? ct : "");
+  return false;
+}
+
+/* Docker's strslice.StrSlice: Cmd and Entrypoint may be one string. */
+static void str_slices(json_t *body) {
+  static const char *const keys[] = {"Cmd", "Entrypoint"};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *v = json_object_get(body, keys[i]);
+    if (json_is_string(v))
+      json_object_set_new(body, keys[i], json_pack("[O]", v));
+  }
+}
+
 static void h_create(struct http_req *r) {
   _cleanup_berr_ struct berr *e = NULL;
   _cleanup_json_ json_t *body = NULL;
-  if (http_body_json(r, &body, &e) < 0) {
+  if (!body_is_json(r))
+    return;
+  if (http_body_json(r, &body, &e) == 0)
+    str_slices(body);
+  if (e) {
     http_reply_berr(r, e);
     return;
   }
@@ -119,7 +146,11 @@ static void h_kill(struct http_req *r) {
     return;
   _cleanup_berr_ struct berr *e = NULL;
   int rc = ctr_kill(D(r), c, http_query(r, "signal"), &e);
-  reply_rc(r, rc, e, 204);
+  if (rc == -ENOTCONN) /* dockerd names the container as the client did */
+    http_reply_error(r, 409, "Cannot kill container: %s: Container %s is not running",
+                     r->params[0], c->id);
+  else
+    reply_rc(r, rc, e, 204);
   ctr_put(c);
 }
 
@@ -149,13 +180,10 @@ static void h_wait(struct http_req *r) {
   struct container *c = lookup(r);
   if (!c)
     return;
+  /* dockerd 20.10 takes any other condition (or none) as "not-running" */
   const char *cond = http_query(r, "condition");
-  if (cond && *cond && strcmp(cond, "not-running") && strcmp(cond, "next-exit") &&
-      strcmp(cond, "removed")) {
-    http_reply_error(r, 400, "invalid condition: \"%s\"", cond);
-    ctr_put(c);
-    return;
-  }
+  if (cond && strcmp(cond, "next-exit") && strcmp(cond, "removed"))
+    cond = NULL;
   _cleanup_berr_ struct berr *e = NULL;
   if (http_stream_begin(r, 200, "application/json") < 0) {
     ctr_put(c);
