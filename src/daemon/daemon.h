@@ -127,6 +127,10 @@ extern const struct http_route routes_images[];     /* images/... */
 extern const struct http_route routes_containers[]; /* containers/... */
 extern const struct http_route routes_exec[];       /* containers/{}/exec, exec/... */
 extern const struct http_route routes_container_ops[]; /* containers/{}/top, stats, archive, changes, export */
+extern const struct http_route routes_distribution[]; /* images/create (pull), images/{}/push, auth, distribution */
+extern const struct http_route routes_volumes[];   /* volumes/... */
+extern const struct http_route routes_networks[];  /* networks/... */
+extern const struct http_route routes_build[];     /* build, build/prune */
 
 /* ---------- helpers shared by route files (filters.c) ---------- */
 

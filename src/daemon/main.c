@@ -387,6 +387,10 @@ static int daemon_open(struct daemon *d, bool *took_pidfile, struct berr **err) 
   http_server_add_routes(d->http, routes_containers);
   http_server_add_routes(d->http, routes_exec);
   http_server_add_routes(d->http, routes_container_ops);
+  http_server_add_routes(d->http, routes_distribution);
+  http_server_add_routes(d->http, routes_volumes);
+  http_server_add_routes(d->http, routes_networks);
+  http_server_add_routes(d->http, routes_build);
   if ((rc = containers_init(d, err)) < 0)
     return berr_wrap(err, "restore containers");
   return listen_all(d, err);
