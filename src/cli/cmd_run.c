@@ -16,6 +16,7 @@
 #include <signal.h>
 
 #include "cli/cli.h"
+#include "cli/run.h"
 
 struct run_opts {
   bool detach, interactive, tty, rm, init, privileged, read_only, no_healthcheck, sig_proxy;
@@ -28,6 +29,9 @@ struct run_opts {
   int64_t health_interval, health_timeout, health_start_period; /* ns */
   char **env, **env_file, **label, **label_file, **attach, **cap_add, **cap_drop, **volume, **publish;
   char **log_opt, **dns, **add_host, **expose, **tmpfs, **device, **security_opt, **ulimit, **sysctl;
+  struct run_storage_opts storage;     /* run_storage.c */
+  struct run_resources_opts resources; /* run_resources.c */
+  struct run_network_opts network_ext; /* run_network.c */
 };
 
 static void run_opts_free(struct run_opts *o) {
@@ -36,7 +40,12 @@ static void run_opts_free(struct run_opts *o) {
                  &o->expose, &o->tmpfs, &o->device, &o->security_opt, &o->ulimit, &o->sysctl};
   for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
     strv_freep(v[i]);
+  run_storage_free(&o->storage);
+  run_resources_free(&o->resources);
+  run_network_free(&o->network_ext);
 }
+
+
 
 #define RUN_FLAGS(o, run)                                                                        \
   {"attach", 'a', FLAG_STRV, &(o).attach, "Attach to STDIN, STDOUT or STDERR", NULL},            \
@@ -90,6 +99,34 @@ static void run_opts_free(struct run_opts *o) {
   {"volume", 'v', FLAG_STRV, &(o).volume, "Bind mount a volume", NULL},                           \
   {"workdir", 'w', FLAG_STR, &(o).workdir, "Working directory inside the container", NULL},      \
   {"no-healthcheck", 0, FLAG_BOOL, &(o).no_healthcheck, "Disable any container-specified HEALTHCHECK", NULL}
+
+static int flag_by_name(const void *a, const void *b) {
+  return strcmp(((const struct flag *)a)->name, ((const struct flag *)b)->name);
+}
+
+/* cmd_run.c's own flags, then each group's (run.h), sorted by name as pflag
+ * lists them; the table ends with a zeroed entry */
+static size_t run_flag_table(struct run_opts *o, bool run, struct flag *out) {
+  const struct flag own[] = {RUN_FLAGS(*o, run)};
+  size_t n = sizeof(own) / sizeof(own[0]);
+  memcpy(out, own, sizeof(own));
+  n += run_storage_flags(&o->storage, out + n);
+  n += run_resources_flags(&o->resources, out + n);
+  n += run_network_flags(&o->network_ext, out + n);
+  qsort(out, n, sizeof(*out), flag_by_name);
+  out[n] = (struct flag){0};
+  return n;
+}
+
+/* the groups' options into the create body (run.h) */
+static int apply_run_groups(const struct run_opts *o, json_t *cfg, json_t *hc, json_t *nc,
+                            struct berr **err) {
+  if (run_storage_apply(&o->storage, cfg, hc, nc, err) < 0 ||
+      run_resources_apply(&o->resources, cfg, hc, nc, err) < 0 ||
+      run_network_apply(&o->network_ext, cfg, hc, nc, err) < 0)
+    return -1;
+  return 0;
+}
 
 /* ---------- config building ---------- */
 
@@ -421,8 +458,11 @@ static int build_config(struct run_opts *o, char **args, bool run, json_t **out,
     json_object_set_new(hc, "Devices", d);
   }
   (void)run;
+  _cleanup_json_ json_t *nc = json_object();
+  if (apply_run_groups(o, cfg, hc, nc, err) < 0)
+    return -1;
   json_object_set_new(cfg, "HostConfig", steal_ptr(hc));
-  json_object_set_new(cfg, "NetworkingConfig", json_object());
+  json_object_set_new(cfg, "NetworkingConfig", steal_ptr(nc));
   *out = steal_ptr(cfg);
   return 0;
 }
@@ -538,7 +578,8 @@ static int write_cidfile(const char *path, const char *id, struct berr **err) {
 
 static int run_or_create(struct cmd_ctx *ctx, int argc, char **argv, bool run) {
   struct run_opts o = {.sig_proxy = true};
-  const struct flag flags[] = {RUN_FLAGS(o, run), {0}};
+  struct flag flags[128 + 3 * RUN_GROUP_MAX_FLAGS];
+  run_flag_table(&o, run, flags);
   _cleanup_free_ char **args = NULL;
   int rc = cmd_parse(ctx, flags, argc, argv, false, &args);
   if (rc) {

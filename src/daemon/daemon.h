@@ -83,6 +83,10 @@ int config_log_level(const char *name, enum log_level *out);
 
 struct events;     /* events.c */
 struct containers; /* the container manager (containers.h) */
+struct registry;   /* src/registry/registry.h */
+struct volumes;    /* src/volume/volume.h */
+struct net;        /* src/net/net.h */
+struct builder;    /* src/build/build.h */
 
 struct daemon {
   struct daemon_config cfg;
@@ -92,6 +96,10 @@ struct daemon {
   struct events *events;
   struct containers *ctrs;
   struct http_server *http;
+  struct registry *registry;  /* src/registry: auth cache, mirrors (routes_distribution.c) */
+  struct volumes *volumes;    /* src/volume: the volume store (routes_volumes.c) */
+  struct net *net;            /* src/net: networks, IPAM, NAT, DNS (routes_networks.c) */
+  struct builder *builder;    /* src/build: build cache (routes_build.c) */
   char *id;                   /* a stable engine ID (kept in the data root) */
   int64_t started_ns;         /* CLOCK_REALTIME at start */
 };
@@ -130,7 +138,10 @@ extern const struct http_route routes_container_ops[]; /* containers/{}/top, sta
 extern const struct http_route routes_distribution[]; /* images/create (pull), images/{}/push, auth, distribution */
 extern const struct http_route routes_volumes[];   /* volumes/... */
 extern const struct http_route routes_networks[];  /* networks/... */
-extern const struct http_route routes_build[];     /* build, build/prune */
+extern const struct http_route routes_build[];
+/* POST /images/create with fromSrc (import a tarball; routes_images.c): the
+ * pull handler in routes_distribution.c hands such requests over. */
+void images_import(struct http_req *r);     /* build, build/prune */
 
 /* ---------- helpers shared by route files (filters.c) ---------- */
 

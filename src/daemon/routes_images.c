@@ -503,3 +503,8 @@ const struct http_route routes_images[] = {
     {"DELETE", "/images/{*}", image_delete, 0},
     {NULL},
 };
+
+/* POST /images/create?fromSrc=…: import (placeholder until it is built) */
+void images_import(struct http_req *r) {
+  http_reply_error(r, 501, "import is not implemented yet");
+}
