@@ -375,24 +375,27 @@ int cmd_system_prune(struct cmd_ctx *ctx, int argc, char **argv) {
 
 /* ---------- events ---------- */
 
-/* docker's default event line: "<time RFC3339Nano> <type> <action> <id> (k=v, ...)" */
-static void print_event(const json_t *e) {
-  int64_t tn = json_integer_value(json_object_get(e, "timeNano"));
+/* Go's time.Format(RFC3339NanoFixed) in local time, as the docker CLI
+ * prints an event's time: nine fraction digits always, then "Z" for a zero
+ * offset or "+hh:mm" (cli/command/system/events.go, jsonmessage) */
+static void format_event_time(int64_t tn, char *out, size_t n) {
   time_t t = (time_t)(tn / 1000000000);
   struct tm tm;
-  gmtime_r(&t, &tm);
-  char ts[64];
+  localtime_r(&t, &tm);
+  char ts[32], zone[24] = "Z";
   strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-  /* Go's RFC3339Nano trims trailing zeros of the fraction */
-  char frac[16];
-  snprintf(frac, sizeof(frac), ".%09lld", (long long)(tn % 1000000000));
-  size_t n = strlen(frac);
-  while (n > 1 && frac[n - 1] == '0')
-    frac[--n] = '\0';
-  if (n == 1)
-    frac[0] = '\0';
+  long off = tm.tm_gmtoff / 60;
+  if (off)
+    snprintf(zone, sizeof(zone), "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+  snprintf(out, n, "%s.%09lld%s", ts, (long long)(tn % 1000000000), zone);
+}
+
+/* docker's default event line: "<time> <type> <action> <id> (k=v, ...)" */
+static void print_event(const json_t *e) {
+  char ts[64];
+  format_event_time(json_integer_value(json_object_get(e, "timeNano")), ts, sizeof(ts));
   const json_t *actor = json_object_get(e, "Actor");
-  printf("%s%sZ %s %s %s", ts, frac, js(e, "Type"), js(e, "Action"), js(actor, "ID"));
+  printf("%s %s %s %s", ts, js(e, "Type"), js(e, "Action"), js(actor, "ID"));
   const json_t *attrs = json_object_get(actor, "Attributes");
   size_t na = json_object_size(attrs);
   if (na) {

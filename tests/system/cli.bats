@@ -233,6 +233,24 @@ bar" ]
 	b rm -f clicmp
 }
 
+@test "cli: events print local time with nine fraction digits, as the docker CLI" {
+	[ -x "$DOCKER_CLI" ] || skip "docker CLI not installed"
+	local since until
+	since=$(date +%s)
+	b tag busybox clievents:one
+	b rmi clievents:one >/dev/null
+	until=$(( $(date +%s) + 1 ))
+	for tz in UTC Asia/Kolkata America/New_York; do
+		run -0 env TZ=$tz "$BERTH_CLI" events --since "$since" --until "$until"
+		local ours=$output
+		run -0 env TZ=$tz "$DOCKER_CLI" events --since "$since" --until "$until"
+		diff <(echo "$ours") <(echo "$output")
+		[[ "$ours" == *" image tag "* ]]
+	done
+	run -0 env TZ=Asia/Kolkata "$BERTH_CLI" events --since "$since" --until "$until"
+	grep -qE '^[0-9-]{10}T[0-9:]{8}\.[0-9]{9}\+05:30 image tag ' <<<"$output"
+}
+
 @test "cli: unknown flags of every command exit 125" {
 	for c in ps images rm stop logs exec inspect; do
 		run b $c --bogus
