@@ -2,6 +2,11 @@
  * cmd_stats.c — stats (one-shot with --no-stream, else a table redrawn each
  * second) and cp (tar streams through the archive API).
  *
+ * Live mode reads one streamed GET /containers/{id}/stats per container,
+ * each in a thread of its own that keeps the latest sample, and redraws the
+ * table every 500 ms as the docker CLI does; a stream that ends (the
+ * container stopped) shows its row as "--".
+ *
  * stats computes docker's columns from the API's stats JSON: CPU % from the
  * cpu / precpu deltas times the online CPUs, memory usage minus the page
  * cache (inactive_file on cgroup v2, total_inactive_file on v1), network and
@@ -9,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -81,6 +87,144 @@ static json_t *stats_row(const char *container, const json_t *s, bool trunc) {
                    "MemUsage", mu, "MemPerc", memps, "NetIO", nio, "BlockIO", bio, "PIDs", pids);
 }
 
+/* the row of a container whose stream ended: docker's "--" cells */
+static json_t *stats_row_invalid(const char *container, const char *id, const char *name, bool trunc) {
+  _cleanup_free_ char *tid = trunc ? fmt_trunc_id(id) : xstrdup(id);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Container", container, "ID", tid,
+                   "Name", name[0] == '/' ? name + 1 : name, "CPUPerc", "--", "MemUsage", "-- / --",
+                   "MemPerc", "--", "NetIO", "--", "BlockIO", "--", "PIDs", "--");
+}
+
+/* one container's stream in live mode */
+struct stats_feed {
+  char *container;        /* the name or ID the user gave (the Container column) */
+  struct http_resp resp;  /* the streamed response (owns its connection) */
+  pthread_t reader;
+  bool started;           /* reader thread running */
+  pthread_mutex_t *lock;  /* shared by every feed: guards latest and ended */
+  json_t *latest;         /* the last sample read, NULL before the first */
+  bool ended;             /* the stream ended */
+};
+
+/* reader thread: newline-delimited JSON samples into f->latest */
+static void *stats_feed_read(void *arg) {
+  struct stats_feed *f = arg;
+  struct sb line = {0};
+  char buf[16384];
+  ssize_t k;
+  while ((k = resp_read(&f->resp, buf, sizeof(buf))) > 0) {
+    sb_addn(&line, buf, (size_t)k);
+    char *nl;
+    while (line.s && (nl = strchr(line.s, '\n'))) {
+      *nl = '\0';
+      json_t *j = json_loads(line.s, 0, NULL);
+      if (j) {
+        pthread_mutex_lock(f->lock);
+        json_decref(f->latest);
+        f->latest = j;
+        pthread_mutex_unlock(f->lock);
+      }
+      size_t rest = line.len - (size_t)(nl + 1 - line.s);
+      memmove(line.s, nl + 1, rest + 1);
+      line.len = rest;
+    }
+  }
+  sb_free(&line);
+  pthread_mutex_lock(f->lock);
+  f->ended = true;
+  pthread_mutex_unlock(f->lock);
+  return NULL;
+}
+
+/* open the stream of every container; a name given by the user that fails
+ * is an error (exit 1), one from the list is skipped */
+static int stats_feeds_open(struct cli *cli, char **names, bool named, pthread_mutex_t *lock,
+                            struct stats_feed **out, size_t *n, struct berr **err) {
+  size_t cnt = strv_len(names);
+  struct stats_feed *feeds = xcalloc(cnt ? cnt : 1, sizeof(*feeds));
+  size_t k = 0;
+  for (size_t i = 0; i < cnt; i++) {
+    struct sb p = {0};
+    sb_add(&p, "/containers/");
+    sb_add_qs(&p, names[i]);
+    sb_add(&p, "/stats?stream=1");
+    _cleanup_free_ char *path = sb_steal(&p);
+    struct stats_feed *f = &feeds[k];
+    _cleanup_berr_ struct berr *e = NULL;
+    if (cli_stream(cli, "GET", path, NULL, NULL, 0, &f->resp, &e) < 0) {
+      if (named) {
+        *err = steal_ptr(e);
+        *out = feeds, *n = k;
+        return -1;
+      }
+      continue;
+    }
+    f->container = names[i];
+    f->lock = lock;
+    k++;
+  }
+  *out = feeds, *n = k;
+  return 0;
+}
+
+static void stats_feeds_start(struct stats_feed *feeds, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    feeds[i].started = pthread_create(&feeds[i].reader, NULL, stats_feed_read, &feeds[i]) == 0;
+}
+
+/* the table's rows from the latest samples */
+static json_t *stats_feeds_rows(struct stats_feed *feeds, size_t n, bool trunc) {
+  json_t *rows = json_array();
+  for (size_t i = 0; i < n; i++) {
+    struct stats_feed *f = &feeds[i];
+    pthread_mutex_lock(f->lock);
+    json_t *s = json_incref(f->latest);
+    bool ended = f->ended;
+    pthread_mutex_unlock(f->lock);
+    if (!s) /* no sample yet: the row comes with the first (sent at once) */
+      continue;
+    const char *id = json_string_value(json_object_get(s, "id"));
+    const char *name = json_string_value(json_object_get(s, "name"));
+    json_array_append_new(rows, ended ? stats_row_invalid(f->container, id ? id : "", name ? name : "", trunc)
+                                      : stats_row(f->container, s, trunc));
+    json_decref(s);
+  }
+  return rows;
+}
+
+/* live mode: redraw every 500 ms until interrupted */
+static int stats_live(struct cmd_ctx *ctx, char **names, bool named, const char *format,
+                      const char *def, bool trunc) {
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  struct stats_feed *feeds = NULL;
+  size_t n = 0;
+  _cleanup_berr_ struct berr *err = NULL;
+  int rc = 0;
+  if (stats_feeds_open(ctx->cli, names, named, &lock, &feeds, &n, &err) < 0) {
+    cmd_print_err(err);
+    for (size_t i = 0; i < n; i++)
+      resp_free(&feeds[i].resp);
+    free(feeds);
+    return 1;
+  }
+  stats_feeds_start(feeds, n);
+  for (;;) {
+    _cleanup_json_ json_t *rows = stats_feeds_rows(feeds, n, trunc);
+    printf("\033[2J\033[H");
+    if (cli_print_rows(format, def, rows, stats_header, &err) < 0) {
+      cmd_print_err(err);
+      rc = 1;
+      break;
+    }
+    fflush(stdout);
+    struct timespec ts = {0, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  /* only reached on an error: the readers may still block in resp_read, so
+   * the process ends without joining them (exit closes their sockets) */
+  return rc;
+}
+
 int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv) {
   bool all = false, nostream = false, notrunc = false;
   const char *format = NULL;
@@ -112,41 +256,32 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv) {
     }
   }
   const char *def = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
-  for (;;) {
-    double t0 = cli_now();
-    _cleanup_json_ json_t *rows = json_array();
-    for (char **n = names; n && *n; n++) {
-      struct sb p = {0};
-      sb_add(&p, "/containers/");
-      sb_add_qs(&p, *n);
-      sb_add(&p, "/stats?stream=0");
-      _cleanup_free_ char *path = sb_steal(&p);
-      _cleanup_json_ json_t *s = NULL;
-      _cleanup_berr_ struct berr *e = NULL;
-      if (cli_call(ctx->cli, "GET", path, NULL, &s, NULL, &e) < 0) {
-        if (args[0]) {
-          cmd_print_err(e);
-          return 1;
-        }
-        continue;
+  if (!nostream)
+    return stats_live(ctx, names, args[0] != NULL, format, def, !notrunc);
+  _cleanup_json_ json_t *rows = json_array();
+  for (char **n = names; n && *n; n++) {
+    struct sb p = {0};
+    sb_add(&p, "/containers/");
+    sb_add_qs(&p, *n);
+    sb_add(&p, "/stats?stream=0");
+    _cleanup_free_ char *path = sb_steal(&p);
+    _cleanup_json_ json_t *s = NULL;
+    _cleanup_berr_ struct berr *e = NULL;
+    if (cli_call(ctx->cli, "GET", path, NULL, &s, NULL, &e) < 0) {
+      if (args[0]) {
+        cmd_print_err(e);
+        return 1;
       }
-      json_array_append_new(rows, stats_row(*n, s, !notrunc));
+      continue;
     }
-    if (!nostream)
-      printf("\033[2J\033[H");
-    if (cli_print_rows(format, def, rows, stats_header, &err) < 0) {
-      cmd_print_err(err);
-      return 1;
-    }
-    fflush(stdout);
-    if (nostream)
-      return 0;
-    double dt = cli_now() - t0;
-    if (dt < 1.0) {
-      struct timespec ts = {0, (long)((1.0 - dt) * 1e9)};
-      nanosleep(&ts, NULL);
-    }
+    json_array_append_new(rows, stats_row(*n, s, !notrunc));
   }
+  if (cli_print_rows(format, def, rows, stats_header, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  fflush(stdout);
+  return 0;
 }
 
 /* ---------- cp ----------

@@ -44,6 +44,19 @@ teardown_file() {
 	[ "$output" = "op1 1" ]
 }
 
+@test "stats: live mode streams samples, redraws, and shows a stopped container as --" {
+	docker run -d --name op-live busybox sleep 2
+	run timeout 5 "$BERTH_BUILD/src/cli/berth" stats --format '{{.Name}} {{.PIDs}}' op1 op-live
+	[ "$status" -eq 124 ] # still redrawing when timeout stops it
+	[ "$(grep -c 'op1 1' <<<"$output")" -ge 5 ]
+	grep -q 'op-live 1' <<<"$output"
+	grep -q 'op-live --' <<<"$output"
+	run timeout 5 "$BERTH_BUILD/src/cli/berth" stats nosuchctr
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"No such container: nosuchctr"* ]]
+	docker rm op-live
+}
+
 @test "cp: out of the container, stat header, missing path" {
 	d=$BATS_TEST_TMPDIR
 	run -0 docker cp op1:/etc/passwd "$d/passwd"
