@@ -14,6 +14,7 @@
  * both, as dockerd does.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -443,7 +444,20 @@ static void *signal_thread(void *arg) {
   }
 }
 
+/* berthd serves each connection on a thread of its own, and glibc gives
+ * threads arenas of their own and trims the free top of a heap back to the
+ * kernel past 128 KiB: every request then page-faulted its working memory in
+ * again (half of a 100-container `ps -a`'s time in the daemon). One arena
+ * that keeps up to 1 MiB free, and allocations up to 1 MiB served from it,
+ * let requests reuse warm pages; the idle RSS grows by at most that MiB. */
+static void tune_malloc(void) {
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_TRIM_THRESHOLD, 1 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
 int main(int argc, char **argv) {
+  tune_malloc();
   _cleanup_json_ json_t *flags = json_object();
   const char *config_file = "/etc/berth/daemon.json";
   bool explicit = false;
