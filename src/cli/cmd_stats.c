@@ -307,9 +307,7 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv) {
 #include <dirent.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 struct cp_info {
   char *path;   /* cleaned, "/." or "/" kept */
@@ -586,8 +584,12 @@ static la_ssize_t resp_src_read(struct archive *a, void *data, const void **buf)
  * openat2(RESOLVE_IN_ROOT) under the destination directory, so "..", an
  * absolute name or a symlink in the tar cannot write outside it. */
 static int open_in_root(int rootfd, const char *rel, int flags, mode_t mode) {
-  struct open_how how = {.flags = (uint64_t)flags, .mode = mode, .resolve = RESOLVE_IN_ROOT};
-  return (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
+  int fd = fs_open_in_root(rootfd, rel[0] ? rel : ".", flags, mode);
+  if (fd < 0) {
+    errno = -fd;
+    return -1;
+  }
+  return fd;
 }
 
 /* The parent directory of `name` (made when missing) and its last component. */

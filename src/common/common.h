@@ -127,6 +127,10 @@ char *path_clean(const char *path, bool *escapes);
  * when touching the result. Caller frees *out. */
 int path_join_in_root(const char *root, const char *path, char **out, struct berr **err);
 bool path_exists(const char *path);
+/* Open `rel` under the directory root_fd as if root_fd were "/": symlinks
+ * (absolute or through "..") and ".." cannot lead out, magic links are
+ * refused. O_CLOEXEC is added; `mode` counts with O_CREAT. The fd, or -errno. */
+int fs_open_in_root(int root_fd, const char *rel, int flags, mode_t mode);
 
 /* ---------- JSON ---------- */
 

@@ -3,12 +3,15 @@
  * rm -rf that stays on one filesystem, and lexical path cleaning / joining.
  *
  * path_join_in_root is lexical only; code that then opens the result inside a
- * container's rootfs must still resolve symlinks within the root (the runtime
- * uses openat2 RESOLVE_IN_ROOT for that, see runtime/rootfs.c).
+ * container's rootfs must still resolve symlinks within the root:
+ * fs_open_in_root is the one resolver every subsystem uses for that (the
+ * runtime's mounts, the store's layers, docker cp on both sides, the builder).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "common.h"
 
@@ -217,4 +220,69 @@ int path_join_in_root(const char *root, const char *path, char **out, struct ber
   else
     *out = xasprintf("%s%s%s", root, str_has_suffix(root, "/") ? "" : "/", rel);
   return 0;
+}
+
+/* ---------- opening a path inside a root ----------
+ *
+ * openat2 with RESOLVE_IN_ROOT does it in the kernel (5.6+). Without it
+ * (ENOSYS: older kernels, valgrind) the path is walked one component at a
+ * time, expanding symlinks here and clamping ".." at the root: the same rule,
+ * bounded like the kernel's 40 links. */
+
+static int open_in_root_walk(int root_fd, const char *rel, int flags, mode_t mode) {
+  _cleanup_free_ char *todo = xstrdup(rel);
+  _cleanup_free_ char *done = xstrdup("");
+  int links = 0;
+  for (;;) {
+    char *p = todo;
+    while (*p == '/')
+      p++;
+    if (*p == '\0')
+      break;
+    char *slash = strchr(p, '/');
+    _cleanup_free_ char *comp = slash ? xasprintf("%.*s", (int)(slash - p), p) : xstrdup(p);
+    _cleanup_free_ char *rest = xstrdup(slash ? slash : "");
+    free(todo);
+    todo = steal_ptr(rest);
+    if (strcmp(comp, ".") == 0)
+      continue;
+    if (strcmp(comp, "..") == 0) {
+      char *last = strrchr(done, '/');
+      if (last)
+        *last = '\0';
+      else
+        done[0] = '\0';
+      continue;
+    }
+    _cleanup_free_ char *cand = *done ? xasprintf("%s/%s", done, comp) : xstrdup(comp);
+    char target[4096];
+    ssize_t n = readlinkat(root_fd, cand, target, sizeof target - 1);
+    if (n < 0) { /* not a symlink (or missing): keep it */
+      free(done);
+      done = steal_ptr(cand);
+      continue;
+    }
+    if (++links > 40)
+      return -ELOOP;
+    target[n] = '\0';
+    char *next = xasprintf("%s%s", target, todo);
+    free(todo);
+    todo = next;
+    if (target[0] == '/')
+      done[0] = '\0'; /* an absolute link starts again from the root */
+  }
+  int fd = openat(root_fd, *done ? done : ".", flags | O_CLOEXEC | O_NOFOLLOW, mode);
+  return fd < 0 ? -errno : fd;
+}
+
+int fs_open_in_root(int root_fd, const char *rel, int flags, mode_t mode) {
+  struct open_how how = {
+      .flags = (uint64_t)(flags | O_CLOEXEC),
+      .mode = (flags & O_CREAT) ? mode : 0,
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  int fd = (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
+  if (fd < 0 && errno == ENOSYS)
+    return open_in_root_walk(root_fd, rel, flags, mode);
+  return fd < 0 ? -errno : fd;
 }

@@ -23,10 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -40,13 +38,11 @@
 
 static int open_in_root(int rootfd, const char *rel, int flags, struct berr **err,
                         const char *shown) {
-  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   while (*rel == '/')
     rel++;
-  int fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
+  int fd = fs_open_in_root(rootfd, *rel ? rel : ".", flags, 0);
   if (fd < 0)
-    return berr_sys(err, errno, "open %s", shown);
+    return berr_sys(err, -fd, "open %s", shown);
   return fd;
 }
 

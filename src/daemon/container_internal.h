@@ -371,7 +371,7 @@ int ctr_top(struct daemon *d, struct container *c, const char *ps_args, json_t *
  * the store's merged mount (mounted if needed). */
 int archive_root_open(struct daemon *d, struct container *c, bool live, int *out,
                       struct berr **err);
-/* openat2(rootfd, rel, flags, RESOLVE_IN_ROOT): fd or negative errno. */
+/* fs_open_in_root(rootfd, rel, flags) with the error named: fd or negative errno. */
 int archive_openat_root(int rootfd, const char *rel, int flags, struct berr **err);
 /* Go's os.FileMode bits for st_mode (pure). */
 uint64_t archive_go_mode(mode_t m);

@@ -3,8 +3,8 @@
  * (runtime-spec config.md "Root", "Mounts"; config-linux.md "Devices", "maskedPaths",
  * "readonlyPaths", "rootfsPropagation").
  *
- * Every destination is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT), so
- * a symlink in the image ("/var/run -> /run", or "-> ../../../etc") can never send a
+ * Every destination is resolved inside the rootfs with fs_open_in_root (openat2
+ * RESOLVE_IN_ROOT), so a symlink in the image ("/var/run -> /run", or "-> ../../../etc") can never send a
  * mount outside the rootfs; the mount then targets /proc/self/fd/N of that O_PATH
  * handle. A destination that climbs out lexically ("/../x") is refused outright.
  *
@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -26,66 +25,6 @@
 #include "runtime-internal.h"
 
 /* ---- resolving paths inside the rootfs ---- */
-
-/* Without openat2 (kernels before 5.6, valgrind): walk the path one component at a
- * time with O_NOFOLLOW, expanding symlinks ourselves and clamping ".." at the root,
- * which is what RESOLVE_IN_ROOT does in the kernel. Bounded like the kernel's 40 links. */
-static int openat_in_root_slow(int root_fd, const char *rel, int flags) {
-  _cleanup_free_ char *todo = xstrdup(rel);
-  _cleanup_free_ char *done = xstrdup(""); /* resolved part, always relative to root */
-  int links = 0;
-  for (;;) {
-    char *p = todo;
-    while (*p == '/')
-      p++;
-    if (*p == '\0')
-      break;
-    char *slash = strchr(p, '/');
-    _cleanup_free_ char *comp = slash ? xasprintf("%.*s", (int)(slash - p), p) : xstrdup(p);
-    _cleanup_free_ char *rest = xstrdup(slash ? slash : "");
-    free(todo);
-    todo = steal_ptr(rest);
-    if (strcmp(comp, ".") == 0)
-      continue;
-    if (strcmp(comp, "..") == 0) {
-      char *last = strrchr(done, '/');
-      if (last)
-        *last = '\0';
-      else
-        done[0] = '\0';
-      continue;
-    }
-    _cleanup_free_ char *cand = *done ? xasprintf("%s/%s", done, comp) : xstrdup(comp);
-    char target[4096];
-    ssize_t n = readlinkat(root_fd, cand, target, sizeof target - 1);
-    if (n < 0) { /* not a symlink (or missing): keep it */
-      free(done);
-      done = steal_ptr(cand);
-      continue;
-    }
-    if (++links > 40)
-      return -ELOOP;
-    target[n] = '\0';
-    char *next = xasprintf("%s%s", target, todo);
-    free(todo);
-    todo = next;
-    if (target[0] == '/')
-      done[0] = '\0'; /* absolute links start again from the container's root */
-  }
-  int fd = openat(root_fd, *done ? done : ".", flags | O_CLOEXEC | O_NOFOLLOW);
-  return fd < 0 ? -errno : fd;
-}
-
-static int openat_in_root(int root_fd, const char *rel, int flags) {
-  struct open_how how = {
-      .flags = (uint64_t)(flags | O_CLOEXEC),
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  int fd = (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
-  if (fd < 0 && errno == ENOSYS)
-    return openat_in_root_slow(root_fd, rel, flags);
-  return fd < 0 ? -errno : fd;
-}
 
 enum leaf_kind { LEAF_DIR, LEAF_FILE };
 
@@ -111,16 +50,16 @@ static int resolve_create(int root_fd, const char *path, enum leaf_kind leaf, co
     return berr_set(err, EINVAL, "%s: %s escapes the container root", what, path);
   /* common cases first: it exists, or only its last component is missing;
    * walk component by component only when more is missing */
-  int fd = openat_in_root(root_fd, clean, O_PATH);
+  int fd = fs_open_in_root(root_fd, clean, O_PATH, 0);
   if (fd >= 0)
     return fd;
   char *slash = strrchr(clean, '/');
   if (fd == -ENOENT && slash && slash != clean) {
     *slash = '\0';
-    _cleanup_close_ int parent = openat_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
+    _cleanup_close_ int parent = fs_open_in_root(root_fd, clean, O_PATH | O_DIRECTORY, 0);
     *slash = '/';
     if (parent >= 0 && create_leaf(parent, slash + 1, leaf) == 0 &&
-        (fd = openat_in_root(root_fd, clean, O_PATH)) >= 0)
+        (fd = fs_open_in_root(root_fd, clean, O_PATH, 0)) >= 0)
       return fd;
   }
   _cleanup_free_ char *prefix = xstrdup("");
@@ -132,12 +71,12 @@ static int resolve_create(int root_fd, const char *path, enum leaf_kind leaf, co
     char *joined = xasprintf("%s/%s", prefix, comp);
     free(prefix);
     prefix = joined;
-    fd = openat_in_root(root_fd, prefix, O_PATH);
+    fd = fs_open_in_root(root_fd, prefix, O_PATH, 0);
     if (fd == -ENOENT) {
       int r = create_leaf(cur, comp, next ? LEAF_DIR : leaf);
       if (r < 0)
         return berr_sys(err, -r, "%s: create %s in the rootfs", what, prefix);
-      fd = openat_in_root(root_fd, prefix, O_PATH);
+      fd = fs_open_in_root(root_fd, prefix, O_PATH, 0);
     }
     if (fd < 0)
       return berr_sys(err, -fd, "%s: resolve %s in the rootfs", what, prefix);
@@ -184,7 +123,7 @@ static int remount_bind(const char *target, unsigned long flags, unsigned long c
 /* An O_PATH fd opened before a mount names the directory *under* the new mount:
  * after mounting, look the destination up again to act on the mount itself. */
 static int reopen_mounted(int root_fd, const char *dest, char **target, const char *what, struct berr **err) {
-  int fd = openat_in_root(root_fd, dest, O_PATH);
+  int fd = fs_open_in_root(root_fd, dest, O_PATH, 0);
   if (fd < 0)
     return berr_sys(err, -fd, "%s: reopen %s", what, dest);
   free(*target);
@@ -234,7 +173,7 @@ static int mount_cgroup_v1(const struct oci_mount *m, int root_fd, char **target
       char *save = NULL;
       for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
         _cleanup_free_ char *link = xasprintf("%s/%s", m->destination + 1, n);
-        _cleanup_close_ int dfd = openat_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY);
+        _cleanup_close_ int dfd = fs_open_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY, 0);
         if (dfd >= 0 && symlinkat(h->name, dfd, n) < 0 && errno != EEXIST)
           return berr_sys(err, errno, "%s: symlink %s", what, link);
       }
@@ -326,7 +265,7 @@ static int make_device(int root_fd, const char *path, mode_t type, dev_t dev, mo
                        bool bind_instead, const char *what, struct berr **err) {
   _cleanup_close_ int fd = -1;
   struct stat st;
-  int existing = openat_in_root(root_fd, path, O_PATH);
+  int existing = fs_open_in_root(root_fd, path, O_PATH, 0);
   if (existing >= 0) {
     fd = existing;
     if (fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_rdev == dev)
@@ -348,7 +287,7 @@ static int make_device(int root_fd, const char *path, mode_t type, dev_t dev, mo
     if (f < 0)
       return berr_sys(err, errno, "%s: create %s", what, path);
     close(f);
-    _cleanup_close_ int tfd = openat_in_root(root_fd, path, O_PATH);
+    _cleanup_close_ int tfd = fs_open_in_root(root_fd, path, O_PATH, 0);
     _cleanup_free_ char *target = fd_path(tfd);
     if (tfd < 0 || mount(path, target, NULL, MS_BIND, NULL) < 0)
       return berr_sys(err, errno, "%s: bind host %s", what, path);

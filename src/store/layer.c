@@ -69,8 +69,8 @@ static char *clean_entry_path(const char *name, struct berr **err) {
  * (0755) as Docker does for entries whose parents were not in the tar. */
 static int open_dir_in_root(int root, const char *rel, struct berr **err) {
   if (!*rel || strcmp(rel, ".") == 0)
-    return openat_in_root(root, ".", O_PATH | O_DIRECTORY, 0);
-  int fd = openat_in_root(root, rel, O_PATH | O_DIRECTORY, 0);
+    return fs_open_in_root(root, ".", O_PATH | O_DIRECTORY, 0);
+  int fd = fs_open_in_root(root, rel, O_PATH | O_DIRECTORY, 0);
   if (fd != -ENOENT) {
     if (fd < 0)
       berr_sys(err, -fd, "%s: open parent directory", rel);
@@ -85,7 +85,7 @@ static int open_dir_in_root(int root, const char *rel, struct berr **err) {
     base = slash + 1;
     pfd = open_dir_in_root(root, dup, err);
   } else {
-    pfd = openat_in_root(root, ".", O_PATH | O_DIRECTORY, 0);
+    pfd = fs_open_in_root(root, ".", O_PATH | O_DIRECTORY, 0);
   }
   if (pfd < 0)
     return pfd;
@@ -217,7 +217,7 @@ static int apply_hardlink(struct apply *ap, const char *target, int pfd, const c
   _cleanup_free_ char *tdir = NULL;
   const char *tbase;
   split_path(t, &tdir, &tbase);
-  _cleanup_close_ int tfd = openat_in_root(ap->root, tdir, O_PATH | O_DIRECTORY, 0);
+  _cleanup_close_ int tfd = fs_open_in_root(ap->root, tdir, O_PATH | O_DIRECTORY, 0);
   if (tfd < 0)
     return berr_sys(ap->err, -tfd, "%s: hard link target %s", path, target);
   if (linkat(tfd, tbase, pfd, base, 0) < 0)
@@ -278,7 +278,7 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive_entry
 
 static int apply_dir_times(struct apply *ap) {
   for (size_t i = ap->ndirs; i-- > 0;) {
-    _cleanup_close_ int fd = openat_in_root(ap->root, ap->dirs[i].path, O_PATH | O_DIRECTORY, 0);
+    _cleanup_close_ int fd = fs_open_in_root(ap->root, ap->dirs[i].path, O_PATH | O_DIRECTORY, 0);
     if (fd < 0)
       continue; /* replaced by a later entry */
     if (utimensat(fd, "", ap->dirs[i].ts, AT_EMPTY_PATH) < 0 && errno != EINVAL) {

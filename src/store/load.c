@@ -47,7 +47,7 @@ static int open_in(struct load *l, const char *path, struct berr **err) {
   _cleanup_free_ char *c = path_clean(path, &escapes);
   if (escapes || path[0] == '/')
     return berr_set(err, EINVAL, "invalid archive: %s: path outside the archive", path);
-  int fd = openat_in_root(l->dir, c, O_RDONLY, 0);
+  int fd = fs_open_in_root(l->dir, c, O_RDONLY, 0);
   if (fd < 0)
     return berr_sys(err, -fd, "invalid archive: open %s", path);
   return fd;

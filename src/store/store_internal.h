@@ -12,7 +12,6 @@
  *   load.c       docker-archive / OCI layout tars → images
  *   save.c       images → docker-archive tar
  *   rw.c         container filesystems (overlay mounts, changes)
- *   resolve.c    openat2(RESOLVE_IN_ROOT) with a fallback
  */
 #ifndef BERTH_STORE_INTERNAL_H
 #define BERTH_STORE_INTERNAL_H
@@ -67,11 +66,9 @@ bool content_exists(struct store *s, const char *digest);
 int content_put(struct store *s, const void *data, size_t len, const char *expected, char **digest,
                 struct berr **err);
 
-/* ---------- safe paths (resolve.c) ---------- */
-
-/* openat2(root_fd, rel, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) with a
- * component-walking fallback; -errno on failure. */
-int openat_in_root(int root_fd, const char *rel, int flags, mode_t mode);
+/* ---------- safe paths ----------
+ * Paths inside a layer or an unpacked archive are opened with common's
+ * fs_open_in_root (symlinks and ".." cannot lead out). */
 
 /* ---------- layers (layer.c) ---------- */
 
