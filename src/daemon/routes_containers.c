@@ -99,13 +99,20 @@ static void h_inspect(struct http_req *r) {
   ctr_put(c);
 }
 
-static void h_start(struct http_req *r) {
+/* ---- operations that answer with a status only ----
+ * serve_op looks the container up, makes the one call, answers (0: the
+ * operation's status, 1: 304 nothing to do, <0: the error's status) and
+ * releases the container; each op_* is that call. */
+
+typedef int (*ctr_op)(struct http_req *r, struct container *c, struct berr **e);
+
+static void serve_op(struct http_req *r, ctr_op op, int ok_status) {
   struct container *c = lookup(r);
   if (!c)
     return;
   _cleanup_berr_ struct berr *e = NULL;
-  int rc = ctr_start(D(r), c, &e);
-  reply_rc(r, rc, e, 204);
+  int rc = op(r, c, &e);
+  reply_rc(r, rc, e, ok_status);
   ctr_put(c);
 }
 
@@ -114,65 +121,68 @@ static int query_timeout(struct http_req *r, int64_t *t, struct berr **e) {
   return http_query_int(r, "t", INT64_MIN, t, e);
 }
 
-static void h_stop(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
+static int op_start(struct http_req *r, struct container *c, struct berr **e) {
+  return ctr_start(D(r), c, e);
+}
+
+static int op_stop(struct http_req *r, struct container *c, struct berr **e) {
   int64_t t;
-  int rc = query_timeout(r, &t, &e);
-  if (rc == 0)
-    rc = ctr_stop(D(r), c, t, &e);
-  reply_rc(r, rc, e, 204);
-  ctr_put(c);
+  return query_timeout(r, &t, e) < 0 ? -EINVAL : ctr_stop(D(r), c, t, e);
 }
 
-static void h_restart(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
+static int op_restart(struct http_req *r, struct container *c, struct berr **e) {
   int64_t t;
-  int rc = query_timeout(r, &t, &e);
-  if (rc == 0)
-    rc = ctr_restart(D(r), c, t, &e);
-  reply_rc(r, rc < 0 ? rc : 0, e, 204);
-  ctr_put(c);
+  if (query_timeout(r, &t, e) < 0)
+    return -EINVAL;
+  int rc = ctr_restart(D(r), c, t, e);
+  return rc < 0 ? rc : 0; /* a restart always answers 204 */
 }
 
-static void h_kill(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
-  int rc = ctr_kill(D(r), c, http_query(r, "signal"), &e);
-  if (rc == -ENOTCONN) /* dockerd names the container as the client did */
-    http_reply_error(r, 409, "Cannot kill container: %s: Container %s is not running",
-                     r->params[0], c->id);
-  else
-    reply_rc(r, rc, e, 204);
-  ctr_put(c);
+static int op_kill(struct http_req *r, struct container *c, struct berr **e) {
+  int rc = ctr_kill(D(r), c, http_query(r, "signal"), e);
+  if (rc != -ENOTCONN)
+    return rc;
+  /* dockerd names the container as the client did */
+  berr_free(*e);
+  *e = NULL;
+  return berr_set(e, ENOTCONN, "Cannot kill container: %s: Container %s is not running",
+                  r->params[0], c->id);
 }
 
-static void h_pause(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
-  int rc = ctr_pause(D(r), c, true, &e);
-  reply_rc(r, rc, e, 204);
-  ctr_put(c);
+static int op_pause(struct http_req *r, struct container *c, struct berr **e) {
+  return ctr_pause(D(r), c, true, e);
 }
 
-static void h_unpause(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
-  int rc = ctr_pause(D(r), c, false, &e);
-  reply_rc(r, rc, e, 204);
-  ctr_put(c);
+static int op_unpause(struct http_req *r, struct container *c, struct berr **e) {
+  return ctr_pause(D(r), c, false, e);
 }
+
+static int op_delete(struct http_req *r, struct container *c, struct berr **e) {
+  if (http_query_bool(r, "link", false))
+    return berr_set(e, EINVAL, "Conflict, cannot remove the default link name of the container");
+  return ctr_remove(D(r), c, http_query_bool(r, "force", false), http_query_bool(r, "v", false), e);
+}
+
+static int op_rename(struct http_req *r, struct container *c, struct berr **e) {
+  return ctr_rename(D(r), c, http_query(r, "name"), e);
+}
+
+static int op_resize(struct http_req *r, struct container *c, struct berr **e) {
+  int64_t h = 0, w = 0;
+  if (http_query_int(r, "h", 0, &h, e) < 0 || http_query_int(r, "w", 0, &w, e) < 0)
+    return -EINVAL;
+  return ctr_resize(D(r), c, (int)h, (int)w, e);
+}
+
+static void h_start(struct http_req *r) { serve_op(r, op_start, 204); }
+static void h_stop(struct http_req *r) { serve_op(r, op_stop, 204); }
+static void h_restart(struct http_req *r) { serve_op(r, op_restart, 204); }
+static void h_kill(struct http_req *r) { serve_op(r, op_kill, 204); }
+static void h_pause(struct http_req *r) { serve_op(r, op_pause, 204); }
+static void h_unpause(struct http_req *r) { serve_op(r, op_unpause, 204); }
+static void h_delete(struct http_req *r) { serve_op(r, op_delete, 204); }
+static void h_rename(struct http_req *r) { serve_op(r, op_rename, 204); }
+static void h_resize(struct http_req *r) { serve_op(r, op_resize, 200); }
 
 /* dockerd sends the 200 header at once and the body at the exit, so a client
  * (docker run) knows the wait is in place before it starts the container. */
@@ -201,32 +211,6 @@ static void h_wait(struct http_req *r) {
   ctr_put(c);
 }
 
-static void h_delete(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
-  if (http_query_bool(r, "link", false)) {
-    http_reply_error(r, 400, "Conflict, cannot remove the default link name of the container");
-    ctr_put(c);
-    return;
-  }
-  int rc = ctr_remove(D(r), c, http_query_bool(r, "force", false),
-                      http_query_bool(r, "v", false), &e);
-  reply_rc(r, rc, e, 204);
-  ctr_put(c);
-}
-
-static void h_rename(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
-  int rc = ctr_rename(D(r), c, http_query(r, "name"), &e);
-  reply_rc(r, rc, e, 204);
-  ctr_put(c);
-}
-
 static void h_update(struct http_req *r) {
   struct container *c = lookup(r);
   if (!c)
@@ -240,21 +224,6 @@ static void h_update(struct http_req *r) {
   } else {
     http_reply_json(r, 200, json_pack("{s:o}", "Warnings", warnings));
   }
-  ctr_put(c);
-}
-
-static void h_resize(struct http_req *r) {
-  struct container *c = lookup(r);
-  if (!c)
-    return;
-  _cleanup_berr_ struct berr *e = NULL;
-  int64_t h = 0, w = 0;
-  int rc = http_query_int(r, "h", 0, &h, &e);
-  if (rc == 0)
-    rc = http_query_int(r, "w", 0, &w, &e);
-  if (rc == 0)
-    rc = ctr_resize(D(r), c, (int)h, (int)w, &e);
-  reply_rc(r, rc, e, 200);
   ctr_put(c);
 }
 
