@@ -41,6 +41,10 @@ is() { # is FORMAT NAME WANT — insp equals WANT
 	[ "$(insp "$1" "$2")" = "$3" ]
 }
 
+at_least() { # at_least FORMAT NAME N — insp (a number) is N or more
+	[ "$(insp "$1" "$2")" -ge "$3" ]
+}
+
 # cg_file ID FILE — the host path of a cgroup v1 memory/cpu file, or the v2 one.
 cg_file() {
 	local f
@@ -136,12 +140,15 @@ cg_file() {
 
 @test "health: starting → unhealthy → healthy, FailingStreak, Log, ps, events" {
 	since=$(date +%s)
-	run -0 $DOCKER run -d --name hc --health-cmd 'test -e /tmp/ok' --health-interval 300ms \
-		--health-retries 2 busybox sh -c 'sleep 2.5; touch /tmp/ok; sleep 300'
+	# the probe waits for /tmp/go, so the container stays "starting" until the
+	# test says so (no race with a loaded machine); then it fails until /tmp/ok
+	run -0 $DOCKER run -d --name hc --health-interval 300ms --health-timeout 120s --health-retries 2 \
+		--health-cmd 'until [ -e /tmp/go ]; do sleep 0.1; done; test -e /tmp/ok' busybox sleep 300
 	run -0 insp '{{.State.Health.Status}}' hc
 	[ "$output" = starting ]
 	run -0 $DOCKER ps --format '{{.Status}}' --filter name=hc
 	[[ "$output" == *"(health: starting)" ]]
+	run -0 $DOCKER exec hc touch /tmp/go
 	poll 30 is '{{.State.Health.Status}}' hc unhealthy
 	run -0 insp '{{.State.Health.FailingStreak}}' hc
 	[ "$output" -ge 2 ]
@@ -149,6 +156,7 @@ cg_file() {
 	[[ "$output" == *"(unhealthy)" ]]
 	run -0 $DOCKER ps -q --filter health=unhealthy
 	[ -n "$output" ]
+	run -0 $DOCKER exec hc touch /tmp/ok
 	poll 40 is '{{.State.Health.Status}}' hc healthy
 	run -0 insp '{{.State.Health.FailingStreak}} {{len .State.Health.Log}}' hc
 	read -r streak nlog <<<"$output"
@@ -167,11 +175,9 @@ cg_file() {
 @test "health: failures inside the start period do not count; a probe timeout fails" {
 	run -0 $DOCKER run -d --name hsp --health-cmd false --health-interval 200ms \
 		--health-retries 1 --health-start-period 30s busybox sleep 300
-	sleep 1.2
+	poll 300 at_least '{{len .State.Health.Log}}' hsp 2
 	run -0 insp '{{.State.Health.Status}} {{.State.Health.FailingStreak}}' hsp
 	[ "$output" = "starting 0" ]
-	run -0 insp '{{len .State.Health.Log}}' hsp
-	[ "$output" -ge 2 ]
 	run -0 $DOCKER run -d --name hto --health-cmd 'sleep 5' --health-interval 200ms \
 		--health-timeout 300ms --health-retries 1 busybox sleep 300
 	poll 40 is '{{.State.Health.Status}}' hto unhealthy
@@ -194,12 +200,20 @@ cg_file() {
 }
 
 @test "health: a restart starts over as starting; a stopped container keeps its last Health" {
-	run -0 $DOCKER run -d --name hrs --health-cmd true --health-interval 200ms busybox sleep 300
+	# /gate is a tmpfs, empty again after the restart: the probe then waits
+	# there, so "starting" is seen whatever the machine's load
+	run -0 $DOCKER run -d --name hrs --tmpfs /gate --health-interval 200ms --health-timeout 120s \
+		--health-cmd 'until [ -e /gate/ok ]; do sleep 0.1; done' busybox sleep 300
+	run -0 $DOCKER exec hrs touch /gate/ok
 	poll 30 is '{{.State.Health.Status}}' hrs healthy
 	run -0 $DOCKER restart -t 0 hrs
 	run -0 insp '{{.State.Health.Status}}' hrs
 	[ "$output" = starting ]
+	run -0 $DOCKER exec hrs touch /gate/ok
 	poll 30 is '{{.State.Health.Status}}' hrs healthy
+	run -0 $DOCKER stop -t 0 hrs
+	run -0 insp '{{.State.Status}} {{.State.Health.Status}}' hrs
+	[ "$output" = "exited healthy" ]
 	run -0 $DOCKER rm -f hrs
 }
 
