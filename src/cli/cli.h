@@ -202,6 +202,56 @@ int stream_demux_resp(struct http_resp *r, bool tty, struct berr **err);
 /* Resize the tty of the container/exec at `path` to the terminal's size. */
 void stream_resize(struct cli *cli, const char *path);
 
+/* ---------- progress.c: Docker's JSON message stream (jsonmessage) ---------- */
+
+/* Read the stream of `resp` and render it on `out` (NULL: discard) as the
+ * docker CLI: per-id lines updated in place with progress bars when `tty`,
+ * each status line once otherwise. An error message ends it: -errno and
+ * *err = its text. *aux (may be NULL) gets the last "aux" object (caller decrefs). */
+int progress_display(struct http_resp *resp, FILE *out, bool tty, json_t **aux, struct berr **err);
+/* The renderer behind progress_display, reading through `rd` (bytes read, 0 at
+ * the end, <0 on error); `width`: the terminal's columns. */
+typedef ssize_t (*progress_read_fn)(void *ctx, void *buf, size_t n);
+int progress_render(progress_read_fn rd, void *ctx, FILE *out, bool tty, int width, json_t **aux,
+                    struct berr **err);
+/* jsonmessage's JSONProgress.String(): "[====>   ]  1.2MB/3.4MB 5s". Caller frees. */
+char *progress_bar(int64_t current, int64_t total, int64_t start, int width, double now);
+/* cli_stream on a new connection with extra header lines ("Name: v\r\n"). */
+int cli_stream_headers(struct cli *cli, const char *method, const char *path, const char *ctype,
+                       const void *data, size_t len, const char *headers, struct http_resp *resp,
+                       struct berr **err);
+
+/* ---------- credentials.c: ~/.docker/config.json ---------- */
+
+struct cred {
+  char *username, *password, *serveraddress, *identitytoken;
+};
+void cred_free(struct cred *c);
+/* Base64, padded; `url`: the URL-safe alphabet. Caller frees. */
+char *b64_encode(const void *data, size_t n, bool url);
+/* Decode either alphabet; *out NUL-terminated. -EINVAL on bad input. */
+int b64_decode(const char *s, char **out, size_t *outlen);
+/* $DOCKER_CONFIG/config.json or $HOME/.docker/config.json. Caller frees. */
+char *cred_config_path(void);
+/* docker's ConvertToHostname: "https://h:5000/v2/" -> "h:5000". Caller frees. */
+char *cred_hostname(const char *addr);
+/* The config key of a login/logout SERVER argument: "https://index.docker.io/v1/"
+ * for Docker Hub (empty, docker.io, ...), else the hostname. Caller frees. */
+char *cred_server_key(const char *server);
+/* The config key of the registry an image reference points at. Caller frees. */
+char *cred_ref_key(const char *ref);
+/* Look `key` up (exact, else by hostname); *found false when absent. */
+int cred_get(const char *path, const char *key, struct cred *out, bool *found, struct berr **err);
+/* Store user/password (or identity token) under `key`, keeping the rest of the file. */
+int cred_store(const char *path, const char *key, const char *user, const char *password,
+               const char *identitytoken, struct berr **err);
+/* Remove `key` (and its hostname / http:// / https:// spellings); *found when one existed. */
+int cred_erase(const char *path, const char *key, bool *found, struct berr **err);
+/* The X-Registry-Auth value: base64url JSON {username,password,serveraddress,identitytoken}. */
+char *cred_encode(const struct cred *c);
+/* "X-Registry-Auth: ...\r\n" for the registry of image `ref` ("{}" without credentials). */
+char *cred_header_for_ref(const char *ref);
+
 /* ---------- commands ---------- */
 
 struct cmd_ctx {
@@ -259,8 +309,29 @@ int cmd_tag(struct cmd_ctx *, int, char **);
 int cmd_image_inspect(struct cmd_ctx *, int, char **);
 int cmd_history(struct cmd_ctx *, int, char **);
 int cmd_load(struct cmd_ctx *, int, char **);
+int cmd_build(struct cmd_ctx *, int, char **);
+int cmd_builder_prune(struct cmd_ctx *, int, char **);
 int cmd_save(struct cmd_ctx *, int, char **);
+int cmd_import(struct cmd_ctx *, int, char **); /* store-import helper: import, commit, export */
+int cmd_commit(struct cmd_ctx *, int, char **);
+int cmd_export(struct cmd_ctx *, int, char **);
 int cmd_image_prune(struct cmd_ctx *, int, char **);
+int cmd_volume_create(struct cmd_ctx *, int, char **);
+int cmd_volume_ls(struct cmd_ctx *, int, char **);
+int cmd_volume_inspect(struct cmd_ctx *, int, char **);
+int cmd_volume_rm(struct cmd_ctx *, int, char **);
+int cmd_volume_prune(struct cmd_ctx *, int, char **);
+int cmd_network_create(struct cmd_ctx *, int, char **);
+int cmd_network_ls(struct cmd_ctx *, int, char **);
+int cmd_network_inspect(struct cmd_ctx *, int, char **);
+int cmd_network_rm(struct cmd_ctx *, int, char **);
+int cmd_network_prune(struct cmd_ctx *, int, char **);
+int cmd_network_connect(struct cmd_ctx *, int, char **);
+int cmd_network_disconnect(struct cmd_ctx *, int, char **);
+int cmd_pull(struct cmd_ctx *, int, char **);
+int cmd_push(struct cmd_ctx *, int, char **);
+int cmd_login(struct cmd_ctx *, int, char **);
+int cmd_logout(struct cmd_ctx *, int, char **);
 
 /* Print `rows` with a user --format (or the default table `deftable`):
  * "table ..." → header + tabwriter(10,1,3); "json" → one JSON line per row;
@@ -269,6 +340,14 @@ int cli_print_rows(const char *format, const char *deftable, json_t *rows,
                    const char *(*headers)(const char *field), struct berr **err);
 /* Print one JSON value per Docker's inspect: 4-space indent array. */
 void cli_print_json_indent(const json_t *j);
+/* docker's inspect output of `items` (an array): the indented array, or with
+ * --format one line per object ("json": compact JSON, else the template). */
+int cli_print_inspect(const char *format, json_t *items, struct berr **err);
+/* `<kind> inspect NAME...` for objects at path_of(name, "") (GET, caller
+ * frees the path): prints what was found, then each error on stderr;
+ * returns 1 when any name failed, as docker does. */
+int cli_inspect_each(struct cmd_ctx *ctx, char **names, const char *format,
+                     char *(*path_of)(const char *name, const char *suffix));
 
 /* docker's "Are you sure you want to continue? [y/N]" prompt; true on y/yes. */
 bool cli_confirm(const char *warning);

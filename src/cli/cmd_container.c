@@ -9,9 +9,11 @@
  * with docker's template field names, printed through cli_print_rows.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/run.h"
 #include "cli/template.h"
 
 static char *cpath(const char *id, const char *suffix) {
@@ -161,12 +163,35 @@ int cmd_rename(struct cmd_ctx *ctx, int argc, char **argv) {
 }
 
 int cmd_update(struct cmd_ctx *ctx, int argc, char **argv) {
-  const char *cpus = NULL, *swap = NULL, *restart = NULL;
+  const char *cpus = NULL, *swap = NULL, *restart = NULL, *cpuset_cpus = NULL, *cpuset_mems = NULL;
   int64_t pids = 0, shares = 0, mem = 0, res = 0;
   bool pids_set = false, shares_set = false, mem_set = false, res_set = false;
+  /* the other integer limits docker's update has, each sent only when given */
+  struct {
+    const char *flag, *key, *help;
+    enum flag_type type;
+    int64_t v;
+    bool set;
+  } ints[] = {
+      {"blkio-weight", "BlkioWeight", "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)", FLAG_INT, 0, false},
+      {"cpu-period", "CpuPeriod", "Limit CPU CFS (Completely Fair Scheduler) period", FLAG_INT, 0, false},
+      {"cpu-quota", "CpuQuota", "Limit CPU CFS (Completely Fair Scheduler) quota", FLAG_INT, 0, false},
+      {"cpu-rt-period", "CpuRealtimePeriod", "Limit the CPU real-time period in microseconds", FLAG_INT, 0, false},
+      {"cpu-rt-runtime", "CpuRealtimeRuntime", "Limit the CPU real-time runtime in microseconds", FLAG_INT, 0, false},
+      {"kernel-memory", "KernelMemory", "Kernel memory limit (deprecated)", FLAG_BYTES, 0, false},
+  };
+#define INT_FLAG(i) {ints[i].flag, 0, ints[i].type, &ints[i].v, ints[i].help, &ints[i].set}
   const struct flag flags[] = {
+      INT_FLAG(0),
+      INT_FLAG(1),
+      INT_FLAG(2),
+      INT_FLAG(3),
+      INT_FLAG(4),
       {"cpu-shares", 'c', FLAG_INT, &shares, "CPU shares (relative weight)", &shares_set},
       {"cpus", 0, FLAG_STR, &cpus, "Number of CPUs", NULL},
+      {"cpuset-cpus", 0, FLAG_STR, &cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)", NULL},
+      {"cpuset-mems", 0, FLAG_STR, &cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)", NULL},
+      INT_FLAG(5),
       {"memory", 'm', FLAG_BYTES, &mem, "Memory limit", &mem_set},
       {"memory-reservation", 0, FLAG_BYTES, &res, "Memory soft limit", &res_set},
       {"memory-swap", 0, FLAG_STR, &swap, "Swap limit equal to memory plus swap: -1 to enable unlimited swap", NULL},
@@ -186,13 +211,20 @@ int cmd_update(struct cmd_ctx *ctx, int argc, char **argv) {
   if (swap) {
     /* docker's MemSwapBytes: "-1" is unlimited, else a RAMInBytes size */
     _cleanup_berr_ struct berr *e = NULL;
-    if (strcmp(swap, "-1") && parse_ram_bytes(swap, &v, &e) < 0) {
-      fprintf(stderr, "invalid argument \"%s\" for \"--memory-swap\" flag: %s\n\nUsage:  %s\n\n"
-              "Run 'berth %s --help' for more information\n", swap, e->msg, ctx->usage, ctx->name);
+    if (run_parse_memory_swap(swap, &v, &e) < 0) {
+      fprintf(stderr, "%s\n\nUsage:  %s\n\nRun 'berth %s --help' for more information\n",
+              e->msg, ctx->usage, ctx->name);
       return 125;
     }
-    json_object_set_new(body, "MemorySwap", json_integer(strcmp(swap, "-1") ? v : -1));
+    json_object_set_new(body, "MemorySwap", json_integer(v));
   }
+  for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+    if (ints[i].set)
+      json_object_set_new(body, ints[i].key, json_integer(ints[i].v));
+  if (cpuset_cpus)
+    json_object_set_new(body, "CpusetCpus", json_string(cpuset_cpus));
+  if (cpuset_mems)
+    json_object_set_new(body, "CpusetMems", json_string(cpuset_mems));
   if (cpus) {
     if (parse_nano_cpus(cpus, &v) < 0) {
       fprintf(stderr, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number\n", cpus, cpus);
@@ -431,32 +463,6 @@ int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv) {
 
 /* ---------- inspect ---------- */
 
-static int print_inspect(const char *format, json_t *items, struct berr **err) {
-  if (!format || !*format) {
-    cli_print_json_indent(items);
-    return 0;
-  }
-  if (!strcmp(format, "json")) {
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it) {
-      _cleanup_free_ char *s = json_dumps(it, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      printf("%s\n", s);
-    }
-    return 0;
-  }
-  _cleanup_json_ json_t *none = json_array();
-  size_t i;
-  json_t *it;
-  json_array_foreach(items, i, it) {
-    _cleanup_json_ json_t *one = json_pack("[O]", it);
-    int r = cli_print_rows(format, format, one, NULL, err);
-    if (r < 0)
-      return r;
-  }
-  return 0;
-}
-
 /* kind: NULL (container, then image), "container", "image" */
 static int inspect_common(struct cmd_ctx *ctx, int argc, char **argv, const char *kind) {
   const char *format = NULL, *type = kind;
@@ -509,7 +515,7 @@ static int inspect_common(struct cmd_ctx *ctx, int argc, char **argv, const char
     json_array_append(items, j);
   }
   _cleanup_berr_ struct berr *err = NULL;
-  if (print_inspect(format, items, &err) < 0) {
+  if (cli_print_inspect(format, items, &err) < 0) {
     cmd_print_err(err);
     return 1;
   }
@@ -763,3 +769,111 @@ int cmd_container_prune(struct cmd_ctx *ctx, int argc, char **argv) {
 }
 
 int cli_filters_json(char **filters, char **out, struct berr **err) { return filters_json(filters, out, err); }
+
+/* ---- commit and export (store-import helper) ---- */
+
+/* docker commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]: POST /commit; prints
+ * the new image's ID. */
+int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv) {
+  _cleanup_strv_ char **changes = NULL;
+  const char *author = NULL, *message = NULL;
+  bool pause = true;
+  const struct flag flags[] = {
+      {"author", 'a', FLAG_STR, &author, "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")", NULL},
+      {"change", 'c', FLAG_STRV, &changes, "Apply Dockerfile instruction to the created image", NULL},
+      {"message", 'm', FLAG_STR, &message, "Commit message", NULL},
+      {"pause", 'p', FLAG_BOOL, &pause, "Pause container during commit (default true)", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, 2)))
+    return rc;
+  struct sb p = {0};
+  sb_add(&p, "/commit");
+  sb_query(&p, "container", args[0]);
+  if (args[1]) {
+    if (strchr(args[1], '@')) {
+      fprintf(stderr, "refusing to create a tag with a digest reference\n");
+      return 1;
+    }
+    /* REPOSITORY[:TAG]: a ':' after the last '/' starts the tag */
+    const char *slash = strrchr(args[1], '/');
+    const char *colon = strrchr(slash ? slash : args[1], ':');
+    _cleanup_free_ char *repo = colon ? xasprintf("%.*s", (int)(colon - args[1]), args[1]) : xstrdup(args[1]);
+    sb_query(&p, "repo", repo);
+    sb_query(&p, "tag", colon ? colon + 1 : "latest");
+  }
+  if (message)
+    sb_query(&p, "comment", message);
+  if (author)
+    sb_query(&p, "author", author);
+  for (char **c = changes; c && *c; c++)
+    sb_query(&p, "changes", *c);
+  if (!pause)
+    sb_query(&p, "pause", "0");
+  _cleanup_free_ char *path = sb_steal(&p);
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_json_ json_t *res = NULL;
+  if (cli_call(ctx->cli, "POST", path, NULL, &res, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  const char *id = json_string_value(json_object_get(res, "Id"));
+  printf("%s\n", id ? id : "");
+  return 0;
+}
+
+/* docker export [-o FILE] CONTAINER: the container's filesystem as a tar. */
+int cmd_export(struct cmd_ctx *ctx, int argc, char **argv) {
+  const char *output = NULL;
+  const struct flag flags[] = {
+      {"output", 'o', FLAG_STR, &output, "Write to a file, instead of STDOUT", NULL}, {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, 1)))
+    return rc;
+  if (!output && isatty(STDOUT_FILENO)) {
+    fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+    return 1;
+  }
+  _cleanup_free_ char *path = cpath(args[0], "/export");
+  _cleanup_berr_ struct berr *err = NULL;
+  struct http_resp resp;
+  if (cli_stream(ctx->cli, "GET", path, NULL, NULL, 0, &resp, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  _cleanup_free_ char *tmp = output ? xasprintf("%s.berth-tmp", output) : NULL;
+  _cleanup_close_ int fd = output ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  if (output && fd < 0) {
+    fprintf(stderr, "failed to export container: open %s: %s\n", output, strerror(errno));
+    resp_free(&resp);
+    return 1;
+  }
+  int out = output ? fd : STDOUT_FILENO;
+  char buf[65536];
+  ssize_t k;
+  while (rc == 0 && (k = resp_read(&resp, buf, sizeof buf)) != 0) {
+    if (k < 0) {
+      rc = berr_set(&err, EPROTO, "error reading the daemon's stream: unexpected EOF");
+      break;
+    }
+    for (ssize_t off = 0; rc == 0 && off < k;) {
+      ssize_t w = write(out, buf + off, (size_t)(k - off));
+      if (w < 0 && errno != EINTR)
+        rc = berr_sys(&err, errno, "write");
+      else if (w > 0)
+        off += w;
+    }
+  }
+  resp_free(&resp);
+  if (rc == 0 && output && rename(tmp, output) < 0)
+    rc = berr_sys(&err, errno, "failed to export container: rename %s", output);
+  if (rc < 0) {
+    if (output)
+      unlink(tmp);
+    cmd_print_err(err);
+    return 1;
+  }
+  return 0;
+}

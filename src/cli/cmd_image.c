@@ -306,30 +306,6 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv) {
   return 0;
 }
 
-/* Print a JSON message stream (load, pull): "stream" text, "status", "error". */
-static int print_json_messages(struct http_resp *resp, struct berr **err) {
-  _cleanup_free_ char *body = NULL;
-  if (resp_read_all(resp, &body, NULL, err) < 0)
-    return -EIO;
-  for (char *save = NULL, *line = strtok_r(body, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-    _cleanup_json_ json_t *j = json_loads(line, 0, NULL);
-    if (!j) {
-      printf("%s\n", line);
-      continue;
-    }
-    const char *e = json_string_value(json_object_get(j, "error"));
-    if (e)
-      return berr_set(err, EIO, "%s", e);
-    const char *s = json_string_value(json_object_get(j, "stream"));
-    const char *st = json_string_value(json_object_get(j, "status"));
-    if (s)
-      fputs(s, stdout);
-    else if (st)
-      printf("%s\n", st);
-  }
-  return 0;
-}
-
 int cmd_load(struct cmd_ctx *ctx, int argc, char **argv) {
   const char *input = NULL;
   bool quiet = false;
@@ -360,7 +336,7 @@ int cmd_load(struct cmd_ctx *ctx, int argc, char **argv) {
     cmd_print_err(err);
     return 1;
   }
-  rc = print_json_messages(&resp, &err);
+  rc = progress_display(&resp, stdout, isatty(STDOUT_FILENO), NULL, &err);
   resp_free(&resp);
   if (rc < 0) {
     cmd_print_err(err);
@@ -490,5 +466,69 @@ int cmd_image_prune(struct cmd_ctx *ctx, int argc, char **argv) {
   }
   _cleanup_free_ char *sz = fmt_human_size((double)reclaimed, 3);
   printf("Total reclaimed space: %s\n", sz);
+  return 0;
+}
+
+/* ---- import (store-import helper) ---- */
+
+/* docker import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]: the tarball goes as
+ * the body of POST /images/create?fromSrc=-; the daemon answers a progress
+ * stream whose status line is the new image's ID. URLs are refused here:
+ * berthd downloads nothing but registry blobs. */
+int cmd_import(struct cmd_ctx *ctx, int argc, char **argv) {
+  _cleanup_strv_ char **changes = NULL;
+  const char *message = NULL, *platform = NULL;
+  const struct flag flags[] = {
+      {"change", 'c', FLAG_STRV, &changes, "Apply Dockerfile instruction to the created image", NULL},
+      {"message", 'm', FLAG_STR, &message, "Set commit message for imported image", NULL},
+      {"platform", 0, FLAG_STR, &platform, "Set platform if server is multi-platform capable", NULL},
+      {0}};
+  _cleanup_free_ char **args = NULL;
+  int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
+  if (rc || (rc = cmd_need_args(ctx, args, 1, 2)))
+    return rc;
+  const char *src = args[0];
+  if (str_has_prefix(src, "http://") || str_has_prefix(src, "https://")) {
+    fprintf(stderr, "import from a URL (%s) is not supported: download it first and import the file\n", src);
+    return 1;
+  }
+  _cleanup_close_ int fd = -1;
+  if (strcmp(src, "-") != 0) {
+    fd = open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      fprintf(stderr, "open %s: %s\n", src, strerror(errno));
+      return 1;
+    }
+  }
+  struct sb p = {0};
+  sb_add(&p, "/images/create");
+  sb_query(&p, "fromSrc", "-");
+  if (args[1])
+    sb_query(&p, "repo", args[1]);
+  if (message)
+    sb_query(&p, "message", message);
+  if (platform) {
+    _cleanup_free_ char *lower = xstrdup(platform);
+    for (char *c = lower; *c; c++)
+      if (*c >= 'A' && *c <= 'Z')
+        *c = (char)(*c - 'A' + 'a');
+    sb_query(&p, "platform", lower);
+  }
+  for (char **c = changes; c && *c; c++)
+    sb_query(&p, "changes", *c);
+  _cleanup_free_ char *path = sb_steal(&p);
+  _cleanup_berr_ struct berr *err = NULL;
+  struct http_resp resp;
+  if (cli_stream_upload(ctx->cli, "POST", path, "application/x-tar", fd >= 0 ? fd : STDIN_FILENO, &resp,
+                        &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  rc = progress_display(&resp, stdout, isatty(STDOUT_FILENO), NULL, &err);
+  resp_free(&resp);
+  if (rc < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
   return 0;
 }

@@ -56,7 +56,6 @@ static void run_opts_free(struct run_opts *o) {
   {"cpus", 0, FLAG_STR, &(o).cpus, "Number of CPUs", NULL},                                       \
   {"detach", run ? 'd' : 0, FLAG_BOOL, &(o).detach, "Run container in background and print container ID", NULL}, \
   {"detach-keys", 0, FLAG_STR, &(o).detach_keys, "Override the key sequence for detaching a container", NULL}, \
-  {"device", 0, FLAG_STRV, &(o).device, "Add a host device to the container", NULL},             \
   {"dns", 0, FLAG_STRV, &(o).dns, "Set custom DNS servers", NULL},                                \
   {"entrypoint", 0, FLAG_STR, &(o).entrypoint, "Overwrite the default ENTRYPOINT of the image", &(o).entrypoint_set}, \
   {"env", 'e', FLAG_STRV, &(o).env, "Set environment variables", NULL},                           \
@@ -87,14 +86,11 @@ static void run_opts_free(struct run_opts *o) {
   {"restart", 0, FLAG_STR, &(o).restart, "Restart policy to apply when a container exits (default \"no\")", NULL}, \
   {"rm", 0, FLAG_BOOL, &(o).rm, "Automatically remove the container and its associated anonymous volumes when it exits", NULL}, \
   {"shm-size", 0, FLAG_BYTES, &(o).shm_size, "Size of /dev/shm", &(o).shm_set},                 \
-  {"security-opt", 0, FLAG_STRV, &(o).security_opt, "Security Options", NULL},                    \
   {"sig-proxy", 0, FLAG_BOOL, &(o).sig_proxy, "Proxy received signals to the process (default true)", &(o).sig_proxy_set}, \
   {"stop-signal", 0, FLAG_STR, &(o).stop_signal, "Signal to stop the container", NULL},           \
   {"stop-timeout", 0, FLAG_INT, &(o).stop_timeout, "Timeout (in seconds) to stop a container", &(o).stop_timeout_set}, \
-  {"sysctl", 0, FLAG_STRV, &(o).sysctl, "Sysctl options", NULL},                                  \
   {"tmpfs", 0, FLAG_STRV, &(o).tmpfs, "Mount a tmpfs directory", NULL},                           \
   {"tty", 't', FLAG_BOOL, &(o).tty, "Allocate a pseudo-TTY", NULL},                               \
-  {"ulimit", 0, FLAG_STRV, &(o).ulimit, "Ulimit options", NULL},                                  \
   {"user", 'u', FLAG_STR, &(o).user, "Username or UID (format: <name|uid>[:<group|gid>])", NULL}, \
   {"volume", 'v', FLAG_STRV, &(o).volume, "Bind mount a volume", NULL},                           \
   {"workdir", 'w', FLAG_STR, &(o).workdir, "Working directory inside the container", NULL},      \
@@ -399,8 +395,6 @@ static int build_config(struct run_opts *o, char **args, bool run, json_t **out,
     json_object_set_new(hc, "Dns", strv_json(o->dns));
   if (o->add_host)
     json_object_set_new(hc, "ExtraHosts", strv_json(o->add_host));
-  if (o->security_opt)
-    json_object_set_new(hc, "SecurityOpt", strv_json(o->security_opt));
   json_object_set_new(hc, "Privileged", json_boolean(o->privileged));
   json_object_set_new(hc, "ReadonlyRootfs", json_boolean(o->read_only));
   if (o->init)
@@ -429,12 +423,6 @@ static int build_config(struct run_opts *o, char **args, bool run, json_t **out,
     }
     json_object_set_new(hc, "Tmpfs", t);
   }
-  if (o->sysctl) {
-    json_t *t = json_object();
-    for (char **v = o->sysctl; *v; v++)
-      labels_add(t, *v);
-    json_object_set_new(hc, "Sysctls", t);
-  }
   if (o->log_driver || o->log_opt) {
     json_t *lc = json_object(), *opts = json_object();
     json_object_set_new(lc, "Type", json_string(o->log_driver ? o->log_driver : ""));
@@ -442,20 +430,6 @@ static int build_config(struct run_opts *o, char **args, bool run, json_t **out,
       labels_add(opts, *v);
     json_object_set_new(lc, "Config", opts);
     json_object_set_new(hc, "LogConfig", lc);
-  }
-  if (o->device) {
-    json_t *d = json_array();
-    for (char **v = o->device; *v; v++) {
-      _cleanup_free_ char *s = xstrdup(*v);
-      char *a = strchr(s, ':'), *b = a ? strchr(a + 1, ':') : NULL;
-      if (a)
-        *a++ = '\0';
-      if (b)
-        *b++ = '\0';
-      json_array_append_new(d, json_pack("{s:s, s:s, s:s}", "PathOnHost", s, "PathInContainer",
-                                         a ? a : s, "CgroupPermissions", b ? b : "rwm"));
-    }
-    json_object_set_new(hc, "Devices", d);
   }
   (void)run;
   _cleanup_json_ json_t *nc = json_object();
@@ -492,25 +466,14 @@ static int pull_image(struct cli *cli, const char *ref, bool quiet, struct berr 
     sb_query(&p, "tag", colon + 1);
   }
   struct http_resp resp;
-  int r = cli_stream(cli, "POST", p.s, NULL, NULL, 0, &resp, err);
+  _cleanup_free_ char *hdr = cred_header_for_ref(full);
+  int r = cli_stream_headers(cli, "POST", p.s, NULL, NULL, 0, hdr, &resp, err);
   if (r < 0)
     return r;
-  _cleanup_free_ char *body = NULL;
-  r = resp_read_all(&resp, &body, NULL, err);
+  /* docker run renders the pull's progress on stderr */
+  r = progress_display(&resp, quiet ? NULL : stderr, isatty(STDERR_FILENO), NULL, err);
   resp_free(&resp);
-  if (r < 0)
-    return r;
-  for (char *save = NULL, *line = strtok_r(body, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-    _cleanup_json_ json_t *j = json_loads(line, 0, NULL);
-    const char *e = json_string_value(json_object_get(j, "error"));
-    if (e)
-      return berr_set(err, EIO, "Error response from daemon: %s", e);
-    const char *st = json_string_value(json_object_get(j, "status"));
-    const char *id = json_string_value(json_object_get(j, "id"));
-    if (st && !quiet && !json_object_get(j, "progressDetail"))
-      fprintf(stderr, "%s%s%s\n", id ? id : "", id ? ": " : "", st);
-  }
-  return 0;
+  return r;
 }
 
 /* Create the container; on "No such image" say so, pull, and try again. */
@@ -613,7 +576,14 @@ static int run_or_create(struct cmd_ctx *ctx, int argc, char **argv, bool run) {
     goto out;
   }
   if (create_container(ctx->cli, cfg, o.name, &id, &err) < 0) {
-    rc = run_fail(ctx, err, 125);
+    /* docker run reports it with its usage hint and 125; docker create
+     * returns the daemon's error as it is, which exits 1 */
+    if (run) {
+      rc = run_fail(ctx, err, 125);
+    } else {
+      cmd_print_err(err);
+      rc = 1;
+    }
     goto out;
   }
   if (o.cidfile && write_cidfile(o.cidfile, id, &err) < 0) {
@@ -732,8 +702,8 @@ static int attach_stream(struct cmd_ctx *ctx, const char *id, json_t *info, bool
   if (start) {
     _cleanup_free_ char *sp = xasprintf("/containers/%s/start", id);
     if (cli_call(ctx->cli, "POST", sp, NULL, NULL, NULL, &err) < 0) {
-      cmd_print_err(err);
-      return run_status(err->msg) == 125 ? 1 : run_status(err->msg);
+      cmd_print_err(err); /* docker start -a: the daemon's error, exit 1 (no 126/127 as run) */
+      return 1;
     }
   }
   _cleanup_free_ char *rz = xasprintf("/containers/%s/resize", id);

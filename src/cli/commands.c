@@ -53,6 +53,13 @@ static const struct command commands[] = {
     {"history", "history [OPTIONS] IMAGE", "Show the history of an image", cmd_history},
     {"load", "load [OPTIONS]", "Load an image from a tar archive or STDIN", cmd_load},
     {"save", "save [OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", cmd_save},
+    {"import", "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", cmd_import},
+    {"commit", "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", cmd_commit},
+    {"export", "export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", cmd_export},
+    {"pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", cmd_pull},
+    {"push", "push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", cmd_push},
+    {"login", "login [OPTIONS] [SERVER]", "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.", cmd_login},
+    {"logout", "logout [SERVER]", "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.", cmd_logout},
     /* management commands */
     {"container run", "container run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", cmd_run},
     {"container create", "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", cmd_create},
@@ -89,15 +96,40 @@ static const struct command commands[] = {
     {"image history", "image history [OPTIONS] IMAGE", "Show the history of an image", cmd_history},
     {"image load", "image load [OPTIONS]", "Load an image from a tar archive or STDIN", cmd_load},
     {"image save", "image save [OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", cmd_save},
+    {"image import", "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image", cmd_import},
+    {"container commit", "container commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", cmd_commit},
+    {"container export", "container export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", cmd_export},
     {"image prune", "image prune [OPTIONS]", "Remove unused images", cmd_image_prune},
+    {"image pull", "image pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", cmd_pull},
+    {"image push", "image push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", cmd_push},
+    {"volume create", "volume create [OPTIONS] [VOLUME]", "Create a volume", cmd_volume_create},
+    {"volume ls", "volume ls [OPTIONS]", "List volumes", cmd_volume_ls},
+    {"volume list", "volume ls [OPTIONS]", "List volumes", cmd_volume_ls},
+    {"volume inspect", "volume inspect [OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", cmd_volume_inspect},
+    {"volume rm", "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", cmd_volume_rm},
+    {"volume remove", "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", cmd_volume_rm},
+    {"volume prune", "volume prune [OPTIONS]", "Remove unused local volumes", cmd_volume_prune},
+    {"network create", "network create [OPTIONS] NETWORK", "Create a network", cmd_network_create},
+    {"network ls", "network ls [OPTIONS]", "List networks", cmd_network_ls},
+    {"network list", "network ls [OPTIONS]", "List networks", cmd_network_ls},
+    {"network inspect", "network inspect [OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks", cmd_network_inspect},
+    {"network rm", "network rm NETWORK [NETWORK...]", "Remove one or more networks", cmd_network_rm},
+    {"network remove", "network rm NETWORK [NETWORK...]", "Remove one or more networks", cmd_network_rm},
+    {"network prune", "network prune [OPTIONS]", "Remove all unused networks", cmd_network_prune},
+    {"network connect", "network connect [OPTIONS] NETWORK CONTAINER", "Connect a container to a network", cmd_network_connect},
+    {"network disconnect", "network disconnect [OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", cmd_network_disconnect},
     {"system df", "system df [OPTIONS]", "Show docker disk usage", cmd_system_df},
     {"system prune", "system prune [OPTIONS]", "Remove unused data", cmd_system_prune},
     {"system info", "system info [OPTIONS]", "Display system-wide information", cmd_info},
     {"system events", "system events [OPTIONS]", "Get real time events from the server", cmd_events},
+    {"build", "build [OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", cmd_build},
+    {"image build", "image build [OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", cmd_build},
+    {"builder build", "builder build [OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", cmd_build},
+    {"builder prune", "builder prune", "Remove build cache", cmd_builder_prune},
     {NULL, NULL, NULL, NULL},
 };
 
-static const char *const groups[] = {"container", "image", "system", NULL};
+static const char *const groups[] = {"builder", "container", "image", "network", "system", "volume", NULL};
 
 void cmd_print_err(struct berr *err) {
   fprintf(stderr, "%s\n", err && err->msg ? err->msg : "unknown error");
@@ -164,6 +196,53 @@ void cli_print_json_indent(const json_t *j) {
     fputc('\n', stdout);
     free(s);
   }
+}
+
+int cli_print_inspect(const char *format, json_t *items, struct berr **err) {
+  if (!format || !*format) {
+    cli_print_json_indent(items);
+    return 0;
+  }
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it) {
+    if (!strcmp(format, "json")) {
+      _cleanup_free_ char *s = json_dumps(it, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf("%s\n", s);
+      continue;
+    }
+    _cleanup_json_ json_t *one = json_pack("[O]", it);
+    int r = cli_print_rows(format, format, one, NULL, err);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+int cli_inspect_each(struct cmd_ctx *ctx, char **names, const char *format,
+                     char *(*path_of)(const char *name, const char *suffix)) {
+  _cleanup_json_ json_t *items = json_array();
+  _cleanup_sb_ struct sb errs = {0};
+  for (char **a = names; *a; a++) {
+    _cleanup_free_ char *p = path_of(*a, "");
+    _cleanup_json_ json_t *j = NULL;
+    _cleanup_berr_ struct berr *err = NULL;
+    if (cli_call(ctx->cli, "GET", p, NULL, &j, NULL, &err) < 0) {
+      sb_addf(&errs, "%s\n", err->msg);
+      continue;
+    }
+    json_array_append(items, j);
+  }
+  _cleanup_berr_ struct berr *err = NULL;
+  if (cli_print_inspect(format, items, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  if (errs.len) {
+    fputs(errs.s, stderr);
+    return 1;
+  }
+  return 0;
 }
 
 int cli_print_rows(const char *format, const char *deftable, json_t *rows,
@@ -240,8 +319,8 @@ static void usage(FILE *out) {
           "Common Commands:\n");
   for (const struct command *c = commands; c->name && !strchr(c->name, ' '); c++)
     fprintf(out, "  %-11s %s\n", c->name, c->desc);
-  fprintf(out, "\nManagement Commands:\n  container   Manage containers\n  image       Manage images\n"
-               "  system      Manage Docker\n\nGlobal Options:\n"
+  fprintf(out, "\nManagement Commands:\n  builder     Manage builds\n  container   Manage containers\n  image       Manage images\n"
+               "  network     Manage networks\n  system      Manage Docker\n  volume      Manage volumes\n\nGlobal Options:\n"
                "  -D, --debug              Enable debug mode\n"
                "  -H, --host string        Daemon socket to connect to\n"
                "      --tls                Use TLS; implied by --tlsverify\n"

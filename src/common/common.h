@@ -96,6 +96,8 @@ bool str_has_suffix(const char *s, const char *suffix);
 size_t strv_len(char *const *v);
 void strv_free(char **v);
 char **strv_append(char **v, char *s);
+/* A deep copy of v (NULL stays NULL). Caller frees with strv_free. */
+char **strv_dup(char *const *v);
 /* Parse a decimal integer; the whole string must be consumed. */
 int parse_int64(const char *s, int64_t *out);
 /* Docker / go-units RAMInBytes: "512", "512k", "64m", "1g", "1.5GB" (1024-based).
@@ -129,7 +131,8 @@ int path_join_in_root(const char *root, const char *path, char **out, struct ber
 bool path_exists(const char *path);
 /* Open `rel` under the directory root_fd as if root_fd were "/": symlinks
  * (absolute or through "..") and ".." cannot lead out, magic links are
- * refused. O_CLOEXEC is added; `mode` counts with O_CREAT. The fd, or -errno. */
+ * refused; "" and "/" name the root. O_CLOEXEC is added; `mode` counts with
+ * O_CREAT. The fd, or -errno. */
 int fs_open_in_root(int root_fd, const char *rel, int flags, mode_t mode);
 
 /* ---------- JSON ---------- */

@@ -276,6 +276,8 @@ static int open_in_root_walk(int root_fd, const char *rel, int flags, mode_t mod
 }
 
 int fs_open_in_root(int root_fd, const char *rel, int flags, mode_t mode) {
+  if (!*rel) /* "" names the root itself */
+    rel = ".";
   struct open_how how = {
       .flags = (uint64_t)(flags | O_CLOEXEC),
       .mode = (flags & O_CREAT) ? mode : 0,

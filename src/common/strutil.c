@@ -74,6 +74,16 @@ void strv_free(char **v) {
   free(v);
 }
 
+char **strv_dup(char *const *v) {
+  if (!v)
+    return NULL;
+  size_t n = strv_len(v);
+  char **out = xcalloc(n + 1, sizeof *out);
+  for (size_t i = 0; i < n; i++)
+    out[i] = xstrdup(v[i]);
+  return out;
+}
+
 char **strv_append(char **v, char *s) {
   size_t n = strv_len(v);
   v = xrealloc(v, (n + 2) * sizeof *v);

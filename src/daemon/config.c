@@ -45,6 +45,9 @@ static const struct key keys[] = {
     {"userland-proxy", K_BOOL, F(userland_proxy)},
     {"default-address-pools", K_ARR, F(default_address_pools)},
     {"insecure-registries", K_STRV, F(insecure_registries)},
+    {"dns", K_STRV, F(dns)},
+    {"dns-search", K_STRV, F(dns_search)},
+    {"dns-opts", K_STRV, F(dns_opts)},
     {"registry-mirrors", K_STRV, F(registry_mirrors)},
     {"default-runtime", K_STR, F(default_runtime)},
     {"runtimes", K_OBJ, F(runtimes)},
@@ -55,6 +58,7 @@ static const struct key keys[] = {
     {"tlskey", K_STR, F(tlskey)},
     {"bridge", K_STR, F(bridge)},
     {"iptables", K_BOOL, F(iptables)},
+    {"bip", K_STR, F(bip)},
     {"cgroup-parent", K_STR, F(cgroup_parent)},
     {"shim-path", K_STR, F(shim_path), true},
     {"runtime-path", K_STR, F(runtime_path), true},
@@ -63,10 +67,10 @@ static const struct key keys[] = {
 
 /* dockerd's keys that berth accepts and ignores (with a warning). */
 static const char *const ignored[] = {
-    "ip6tables", "ipv6", "fixed-cidr", "fixed-cidr-v6", "bip", "mtu", "ip", "ip-forward",
+    "ip6tables", "ipv6", "fixed-cidr", "fixed-cidr-v6", "mtu", "ip", "ip-forward",
     "ip-masq", "icc", "storage-opts", "labels", "exec-opts", "features", "experimental",
     "max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts",
-    "shutdown-timeout", "dns", "dns-opts", "dns-search", "default-shm-size", "init",
+    "shutdown-timeout", "default-shm-size", "init",
     "init-path", "allow-nondistributable-artifacts", "containerd", "metrics-addr",
     "seccomp-profile", "selinux-enabled", "no-new-privileges", "default-cgroupns-mode",
     "default-ipc-mode", "userns-remap", "oom-score-adjust", "raw-logs", "log-format",
@@ -377,6 +381,9 @@ static void defaults(struct daemon_config *c) {
   c->iptables = true;
   c->default_address_pools = json_array();
   c->insecure_registries = xcalloc(1, sizeof(char *));
+  c->dns = xcalloc(1, sizeof(char *));
+  c->dns_search = xcalloc(1, sizeof(char *));
+  c->dns_opts = xcalloc(1, sizeof(char *));
   c->registry_mirrors = xcalloc(1, sizeof(char *));
   c->default_runtime = xstrdup("berth-runc");
   c->runtimes = json_object();
@@ -457,6 +464,9 @@ int config_reload(struct daemon *d, struct berr **err) {
   SWAP(log_level);
   SWAP(live_restore);
   SWAP(insecure_registries);
+  SWAP(dns);
+  SWAP(dns_search);
+  SWAP(dns_opts);
   SWAP(registry_mirrors);
   SWAP(default_runtime);
   SWAP(runtimes);

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "daemon/container_internal.h"
+#include "daemon/container_network.h"
+#include "daemon/container_volumes.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 
@@ -191,9 +193,11 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_object_set_new(j, "ExecIDs",
                       json_array_size(c->exec_ids) ? json_deep_copy(c->exec_ids) : json_null());
   json_object_set_new(j, "HostConfig", json_deep_copy(c->host_config));
-  json_object_set_new(j, "Mounts", mounts_json(c->host_config));
+  json_t *vm = ctr_volumes_inspect(d, c); /* recorded mount points (volumes issue) */
+  json_object_set_new(j, "Mounts", vm ? vm : mounts_json(c->host_config));
   json_object_set_new(j, "Config", config_view(c->config));
   json_object_set_new(j, "NetworkSettings", network_settings(true));
+  ctr_net_inspect(d, c, json_object_get(j, "NetworkSettings")); /* networking issue */
   pthread_mutex_unlock(&c->lock);
   json_t *gd = d->store ? store_rw_graphdriver(d->store, c->id) : NULL;
   json_object_set_new(j, "GraphDriver", gd ? gd : json_pack("{s:s,s:n}", "Name", "overlay2",
@@ -231,7 +235,9 @@ static json_t *list_entry(struct daemon *d, struct container *c, bool size) {
                         ctr_state_name(c->state), "Status", status, "HostConfig", "NetworkMode",
                         nm ? nm : "default");
   json_object_set_new(e, "NetworkSettings", network_settings(false));
-  json_object_set_new(e, "Mounts", mounts_json(c->host_config));
+  ctr_net_list(d, c, e); /* networking issue: Networks, Ports */
+  json_t *vm = ctr_volumes_inspect(d, c); /* recorded mount points (volumes issue) */
+  json_object_set_new(e, "Mounts", vm ? vm : mounts_json(c->host_config));
   pthread_mutex_unlock(&c->lock);
   if (size) {
     int64_t rw = store_rw_size(d->store, c->id);

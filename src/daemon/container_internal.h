@@ -173,6 +173,8 @@ struct spec_input {
   const char *ipcns_path;    /* IpcMode container:x */
   const char *pidns_path;    /* PidMode container:x */
   const char *init_path;     /* HostConfig.Init: berth-init on the host, else NULL */
+  const json_t *volume_mounts; /* container_volumes.c: OCI bind mounts of the recorded mount
+                                  points (volumes, binds); NULL: Binds/Mounts read here */
 };
 /* Build the OCI config.json. *out is a new object (caller decrefs). Errors:
  * an unknown user (Docker's "unable to find user x: no matching entries in
@@ -194,6 +196,35 @@ int spec_build_resources(const json_t *hc, json_t *linux_obj, struct berr **err)
  * ExtraHosts; the host's resolv.conf otherwise). Caller frees each. */
 void spec_etc_files(const json_t *cfg, const json_t *hc, const char *host_resolv, char **hostname,
                     char **hosts, char **resolv);
+/* HostConfig with the daemon's --dns / --dns-search / --dns-opt where the
+ * container sets none of its own, as dockerd applies them. New reference. */
+json_t *spec_dns_defaults(struct daemon *d, const json_t *hc);
+
+/* ---- container_limits.c: resources and security checks, spec helpers ---- */
+
+/* dockerd's create-time checks of HostConfig (capabilities, resources,
+ * namespace modes incl. "container:x" existing, isolation, security opts);
+ * may discard unsupported values (BlkioWeight) with a warning appended to
+ * `warnings` (may be NULL). d may be NULL (no container lookups). */
+int limits_check_create(struct daemon *d, json_t *hc, json_t *warnings, struct berr **err);
+/* The resource part only (also for update). */
+int limits_check_resources(json_t *hc, json_t *warnings, struct berr **err);
+/* "0-3,5" → bits[nbits]; 0, -1 bad format, -2 beyond nbits. */
+int limits_parse_list(const char *s, unsigned char *bits, size_t nbits);
+/* What dockerd refuses only at start, when it builds the spec (CpuShares < 0). */
+int limits_spec_check(const json_t *hc, struct berr **err);
+/* Block I/O weight devices and throttles into linux.resources.blockIO. */
+int limits_spec_blkio(const json_t *hc, json_t *resources, struct berr **err);
+/* DeviceCgroupRules appended to linux.resources.devices. */
+void limits_spec_cgroup_rules(const json_t *hc, json_t *rules);
+
+/* ---- seccomp_profile.c: the built-in default profile ---- */
+
+/* berth's profile text format (see the file's comment) → Docker's JSON
+ * shape (what spec_seccomp_convert takes). */
+int seccomp_profile_parse(const char *text, json_t **out, struct berr **err);
+/* The built-in default (Docker's allow rules), Docker-shaped; new object. */
+json_t *seccomp_default_profile(void);
 
 /* ---- container_run.c: the lifecycle ---- */
 

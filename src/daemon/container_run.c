@@ -28,6 +28,8 @@
 #include <time.h>
 
 #include "daemon/container_internal.h"
+#include "daemon/container_network.h"
+#include "daemon/container_volumes.h"
 #include "oci/oci.h"
 
 extern char **environ;
@@ -155,7 +157,7 @@ static json_t *default_seccomp(struct daemon *d) {
     if (cands[i] && path_exists(cands[i]) && json_load_path(cands[i], &j, &e) == 0)
       return j;
   }
-  return NULL;
+  return seccomp_default_profile(); /* built in: seccomp_profile.c */
 }
 
 /* ------------------------------------------------------------ create ---- */
@@ -194,11 +196,12 @@ static int log_config(struct daemon *d, json_t *hc, struct berr **err) {
   return 0;
 }
 
-static int write_etc(const struct container *c, struct berr **err) {
+static int write_etc(struct daemon *d, const struct container *c, struct berr **err) {
   _cleanup_free_ char *host_resolv = NULL;
   (void)read_file("/etc/resolv.conf", &host_resolv, NULL, NULL);
   _cleanup_free_ char *hn = NULL, *hosts = NULL, *resolv = NULL;
-  spec_etc_files(c->config, c->host_config, host_resolv, &hn, &hosts, &resolv);
+  _cleanup_json_ json_t *hc = spec_dns_defaults(d, c->host_config);
+  spec_etc_files(c->config, hc, host_resolv, &hn, &hosts, &resolv);
   const char *names[] = {"hostname", "hosts", "resolv.conf"};
   const char *data[] = {hn, hosts, resolv};
   /* No fsync (each cost 1-6 ms of every create): these files derive from the
@@ -281,7 +284,9 @@ int ctr_create(struct daemon *d, json_t *body, const char *name, char **out_id,
     c->name = xstrdup(name[0] == '/' ? name + 1 : name);
   c->created = time_now_rfc3339();
   ctr_set_paths(d, c);
-  if ((rc = build_config(d, body, c, err)) < 0) {
+  _cleanup_json_ json_t *warns = json_array();
+  if ((rc = build_config(d, body, c, err)) < 0 ||
+      (rc = limits_check_create(d, c->host_config, warns, err)) < 0) {
     ctr_put(c);
     return rc;
   }
@@ -290,11 +295,14 @@ int ctr_create(struct daemon *d, json_t *body, const char *name, char **out_id,
     return rc;
   }
   /* from here a failure unregisters: nothing half-created stays */
-  if ((rc = mkdir_p(c->root_dir, 0710, err)) < 0 || (rc = write_etc(c, err)) < 0 ||
+  if ((rc = mkdir_p(c->root_dir, 0710, err)) < 0 || (rc = write_etc(d, c, err)) < 0 ||
+      (rc = ctr_volumes_create(d, c, err)) < 0 || (rc = ctr_net_create(d, c, body, err)) < 0 ||
       (rc = store_rw_create(d->store, c->id, c->image_id, err)) < 0 ||
       (rc = ctr_save(d, c, err)) < 0) {
     _cleanup_berr_ struct berr *e2 = NULL;
     store_rw_remove(d->store, c->id, &e2);
+    ctr_volumes_remove(d, c, true);
+    ctr_net_remove(d, c);
     rm_rf(c->root_dir, &e2);
     ctr_unregister(d, c, &e2);
     ctr_put(c);
@@ -302,7 +310,7 @@ int ctr_create(struct daemon *d, json_t *body, const char *name, char **out_id,
   }
   ctr_event(d, c, "create", NULL);
   *out_id = xstrdup(c->id);
-  *warnings = json_array();
+  *warnings = json_incref(warns);
   ctr_put(c);
   return 0;
 }
@@ -354,9 +362,12 @@ static void log_opts_parse(const json_t *lc, struct shim_opts *o) {
 }
 
 /* dockerd 20.10's translation of a runtime start error (status and exit code). */
-static int start_error(struct container *c, struct berr **err) {
+static int start_error(struct container *c, bool from_runtime, struct berr **err) {
   const char *m = err && *err ? (*err)->msg : "unknown error";
-  _cleanup_free_ char *msg = xasprintf("OCI runtime create failed: %s: unknown", m);
+  /* dockerd's own errors while it builds the spec (a device, a user, a
+   * group that does not exist) come as they are; the runtime's are wrapped */
+  _cleanup_free_ char *msg =
+      from_runtime ? xasprintf("OCI runtime create failed: %s: unknown", m) : xstrdup(m);
   /* Go's error strings are lower case, and the docker CLI matches them
    * case-sensitively ("no such file or directory" → exit 127) */
   static const char *const lower[][2] = {
@@ -379,6 +390,8 @@ static int start_error(struct container *c, struct berr **err) {
     code = EINVAL;
     exit_code = 127;
   }
+  if (!from_runtime)
+    exit_code = 128; /* dockerd: an error before the runtime ran */
   pthread_mutex_lock(&c->lock);
   set_str(&c->error, msg);
   if (exit_code >= 0)
@@ -392,6 +405,7 @@ static int start_error(struct container *c, struct berr **err) {
 struct start_ctx {
   json_t *cfg, *hc;
   char *rootfs, *shim_dir, *runtime, *runtime_root, *netns, *ipcns, *pidns, *init_path;
+  json_t *vmounts; /* container_volumes.c: the OCI binds of volumes and binds */
 };
 
 static void start_ctx_free(struct start_ctx *s) {
@@ -405,6 +419,7 @@ static void start_ctx_free(struct start_ctx *s) {
   free(s->ipcns);
   free(s->pidns);
   free(s->init_path);
+  json_decref(s->vmounts);
 }
 
 static int write_bundle(struct daemon *d, struct container *c, struct start_ctx *s,
@@ -418,6 +433,7 @@ static int write_bundle(struct daemon *d, struct container *c, struct start_ctx 
       .root_dir = c->root_dir, .cgroup_parent = d->cfg.cgroup_parent,
       .default_ulimits = ulimits, .seccomp = seccomp, .netns_path = s->netns,
       .ipcns_path = s->ipcns, .pidns_path = s->pidns, .init_path = s->init_path,
+      .volume_mounts = s->vmounts,
   };
   _cleanup_json_ json_t *spec = NULL;
   int rc = spec_build(&in, &spec, err);
@@ -463,8 +479,12 @@ static int prepare(struct daemon *d, struct container *c, struct start_ctx *s, s
     return rc;
   if ((rc = store_rw_mount(d->store, c->id, &s->rootfs, err)) < 0)
     return rc;
-  if ((rc = write_bundle(d, c, s, err)) < 0) {
+  if ((rc = ctr_volumes_start(d, c, s->rootfs, &s->vmounts, err)) < 0 ||
+      (rc = ctr_net_start(d, c, s->cfg, s->hc, &s->netns, err)) < 0 ||
+      (rc = write_bundle(d, c, s, err)) < 0) {
     store_rw_unmount(d->store, c->id, NULL);
+    ctr_volumes_release(d, c);
+    ctr_net_stop(d, c);
     return rc;
   }
   return 0;
@@ -499,11 +519,11 @@ static int do_start(struct daemon *d, struct container *c, struct berr **err) {
   /* written without fsync at create: after a power cut they may be gone */
   _cleanup_free_ char *hn_path = xasprintf("%s/hostname", c->root_dir);
   if (!path_exists(hn_path))
-    rc = write_etc(c, err);
+    rc = write_etc(d, c, err);
   if (rc == 0)
     rc = prepare(d, c, &s, err);
   if (rc < 0) {
-    rc = start_error(c, err);
+    rc = start_error(c, false, err);
     start_ctx_free(&s);
     return rc;
   }
@@ -526,7 +546,9 @@ static int do_start(struct daemon *d, struct container *c, struct berr **err) {
   log_debug("start %.12s: bundle ready", c->id);
   if ((rc = shim_spawn(d->cfg.shim_path, &o, &pid, err)) < 0) {
     store_rw_unmount(d->store, c->id, NULL);
-    rc = start_error(c, err);
+    ctr_volumes_release(d, c);
+    ctr_net_stop(d, c);
+    rc = start_error(c, true, err);
     start_ctx_free(&s);
     return rc;
   }
@@ -540,7 +562,9 @@ static int do_start(struct daemon *d, struct container *c, struct berr **err) {
     shim_wait(s.shim_dir, &ex, NULL);
     shim_delete(s.shim_dir, NULL);
     store_rw_unmount(d->store, c->id, NULL);
-    rc = start_error(c, err);
+    ctr_volumes_release(d, c);
+    ctr_net_stop(d, c);
+    rc = start_error(c, true, err);
     start_ctx_free(&s);
     return rc;
   }
@@ -699,6 +723,8 @@ static void record_exit(struct daemon *d, struct container *c, uint64_t gen,
     return; /* a stale monitor: the shim dir belongs to a newer run */
   shim_delete(sd, NULL);
   store_rw_unmount(d->store, c->id, NULL);
+  ctr_volumes_release(d, c);
+  ctr_net_stop(d, c);
   pthread_mutex_lock(&c->lock);
   if (c->generation != gen) {
     pthread_mutex_unlock(&c->lock);
@@ -954,7 +980,6 @@ int ctr_wait(struct daemon *d, struct container *c, const char *condition, int *
 
 int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
                struct berr **err) {
-  (void)volumes; /* anonymous volumes: the volumes issue */
   pthread_mutex_lock(&c->lock);
   if (c->removed || c->state == CTR_REMOVING) {
     pthread_mutex_unlock(&c->lock);
@@ -1009,6 +1034,8 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
     pthread_mutex_unlock(&c->lock);
     return berr_set(err, EIO, "unable to remove filesystem for %s: %s", c->id, e->msg);
   }
+  ctr_volumes_remove(d, c, volumes); /* rm -v / --rm: the anonymous volumes go too */
+  ctr_net_remove(d, c);
   rm_rf(c->run_dir, NULL);
   rm_rf(c->root_dir, NULL);
   int rc = ctr_unregister(d, c, err);
@@ -1047,6 +1074,10 @@ static const char *const update_keys[] = {
 int ctr_update(struct daemon *d, struct container *c, const json_t *body, json_t **warnings,
                struct berr **err) {
   *warnings = json_array();
+  /* dockerd checks the request's resources alone first, unwrapped */
+  _cleanup_json_ json_t *req = json_is_object(body) ? json_deep_copy(body) : json_object();
+  if (limits_check_resources(req, *warnings, err) < 0)
+    return -1;
   pthread_mutex_lock(&c->lock);
   _cleanup_json_ json_t *hc = json_deep_copy(c->host_config);
   pthread_mutex_unlock(&c->lock);
@@ -1066,7 +1097,7 @@ int ctr_update(struct daemon *d, struct container *c, const json_t *body, json_t
     json_object_set(hc, "RestartPolicy", rp);
   }
   int rc = spec_hostconfig_check(hc, err);
-  if (rc < 0)
+  if (rc < 0 || (rc = limits_check_resources(hc, NULL, err)) < 0)
     return berr_wrap(err, "Cannot update container %s", c->id);
   pthread_mutex_lock(&c->lock);
   bool up = is_up(c->state);
@@ -1196,6 +1227,7 @@ static void record_exit_offline(struct daemon *d, struct container *c, const cha
   if (shim_alive(sd))
     shim_delete(sd, NULL);
   store_rw_unmount(d->store, c->id, NULL);
+  ctr_net_stop(d, c);
   pthread_mutex_lock(&c->lock);
   c->state = CTR_EXITED;
   c->pid = 0;
@@ -1235,6 +1267,7 @@ static void undo_interrupted_start(struct daemon *d, struct container *c, const 
     run_runtime(d, c, args, NULL);
   }
   store_rw_unmount(d->store, c->id, NULL);
+  ctr_net_stop(d, c);
   rm_rf(sd, NULL);
 }
 
@@ -1298,6 +1331,7 @@ void ctr_resume(struct daemon *d, struct container *c) {
   if (is_up(st) && alive) {
     /* live restore: the shim kept the container; watch it again */
     log_debug("container %.12s: restored (%s)", c->id, ctr_state_name(st));
+    ctr_volumes_resume(d, c);
     spawn_monitor(d, c, gen);
     health_resume(d, c);
     return;

@@ -260,15 +260,11 @@ int spec_hostconfig_check(json_t *hc, struct berr **err) {
   if (swap > 0 && mem == 0)
     return berr_set(err, EINVAL,
                     "You should always set the Memory limit when using Memoryswap limit, see "
-                    "usage.");
+                    "usage");
   if (swap > 0 && swap < mem)
     return berr_set(err, EINVAL,
                     "Minimum memoryswap limit should be larger than memory limit, see usage");
-  if (json_integer_value(json_object_get(hc, "NanoCpus")) != 0 &&
-      (json_integer_value(json_object_get(hc, "CpuQuota")) != 0 ||
-       json_integer_value(json_object_get(hc, "CpuPeriod")) != 0))
-    return berr_set(err, EINVAL,
-                    "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  /* the Nano CPUs / CFS conflicts and ranges: container_limits.c */
   json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
   if (shm < 0)
     return berr_set(err, EINVAL, "SHM size can not be less than 0");
@@ -594,8 +590,14 @@ static int resolve_user(const char *rootfs, const char *spec_user, const json_t 
       gid = atol(gr[2]);
     }
   }
+  /* the supplementary groups start with the user's memberships (implicit
+   * group only), else the primary group itself, as libcontainer's
+   * GetExecUser gives runc under dockerd */
   json_t *gids = json_array();
-  member_groups(group, uname, gids);
+  if (!(g && *g))
+    member_groups(group, uname, gids);
+  if (json_array_size(gids) == 0)
+    json_array_append_new(gids, json_integer(gid));
   size_t i;
   json_t *v;
   json_array_foreach(group_add, i, v) {
@@ -811,15 +813,23 @@ static int mount_from_api(const json_t *m, json_t *user, struct berr **err) {
   return berr_set(err, ENOTSUP, "mount type \"%s\" is not supported yet", type);
 }
 
-static int user_mounts(const json_t *hc, json_t *user, struct berr **err) {
+/* vmounts: the binds container_volumes.c resolved from the recorded mount
+ * points (volumes, -v and --mount binds, volumes-from); then only tmpfs
+ * entries of Mounts are left to read here. NULL: Binds and Mounts are read
+ * here (containers made before mount points were recorded, unit tests). */
+static int user_mounts(const json_t *hc, const json_t *vmounts, json_t *user, struct berr **err) {
   size_t i;
   json_t *v;
   int rc;
-  json_array_foreach(json_object_get(hc, "Binds"), i, v) {
+  json_array_foreach(vmounts, i, v) json_array_append_new(user, json_deep_copy(v));
+  json_array_foreach(vmounts ? NULL : json_object_get(hc, "Binds"), i, v) {
     if (json_is_string(v) && (rc = bind_from_spec(json_string_value(v), user, err)) < 0)
       return rc;
   }
   json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+    const char *type = json_string_value(json_object_get(v, "Type"));
+    if (vmounts && (!type || strcmp(type, "tmpfs")))
+      continue;
     if ((rc = mount_from_api(v, user, err)) < 0)
       return rc;
   }
@@ -847,7 +857,7 @@ static bool has_dest(const json_t *mounts, const char *dst) {
 static int build_mounts(const struct spec_input *in, bool priv, json_t **out, struct berr **err) {
   const json_t *hc = in->host_config;
   json_t *user = json_array();
-  int rc = user_mounts(hc, user, err);
+  int rc = user_mounts(hc, in->volume_mounts, user, err);
   if (rc < 0) {
     json_decref(user);
     return rc;
@@ -924,7 +934,8 @@ static json_t *build_namespaces(const struct spec_input *in) {
     json_array_append_new(a, ns("ipc", in->ipcns_path));
   if (!mode_is(hc, "UTSMode", "host"))
     json_array_append_new(a, ns("uts", NULL));
-  /* "none", "bridge", "default": a new netns (only lo until networking lands) */
+  /* "none": a new netns with only lo; bridge / user networks: the namespace
+   * container_network.c made (in->netns_path), or container:x's */
   if (!mode_is(hc, "NetworkMode", "host"))
     json_array_append_new(a, ns("network", in->netns_path));
   bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
@@ -992,6 +1003,8 @@ static void privileged_devices(json_t *devices) {
 }
 
 int spec_build_resources(const json_t *hc, json_t *linux_obj, struct berr **err) {
+  if (limits_spec_check(hc, err) < 0)
+    return -1;
   bool priv = json_is_true(json_object_get(hc, "Privileged"));
   json_t *res = json_object();
   json_t *mem = json_object();
@@ -1057,7 +1070,13 @@ int spec_build_resources(const json_t *hc, json_t *linux_obj, struct berr **err)
       return rc;
     }
   }
+  limits_spec_cgroup_rules(hc, rules);
   json_object_set_new(res, "devices", rules);
+  if (limits_spec_blkio(hc, res, err) < 0) {
+    json_decref(devices);
+    json_decref(res);
+    return -1;
+  }
   json_object_set_new(linux_obj, "resources", res);
   if (json_array_size(devices))
     json_object_set(linux_obj, "devices", devices);
@@ -1067,12 +1086,32 @@ int spec_build_resources(const json_t *hc, json_t *linux_obj, struct berr **err)
 
 /* ---------------------------------------------------------- /etc files ---- */
 
+static void dns_default(json_t *hc, const char *key, char *const *daemon_value) {
+  if (json_array_size(json_object_get(hc, key)) || !daemon_value || !daemon_value[0])
+    return;
+  json_t *a = json_array();
+  for (char *const *v = daemon_value; *v; v++)
+    json_array_append_new(a, json_string(*v));
+  json_object_set_new(hc, key, a);
+}
+
+json_t *spec_dns_defaults(struct daemon *d, const json_t *hc) {
+  json_t *out = hc ? json_deep_copy(hc) : json_object();
+  pthread_mutex_lock(&d->cfg_lock); /* SIGHUP may swap them */
+  dns_default(out, "Dns", d->cfg.dns);
+  dns_default(out, "DnsSearch", d->cfg.dns_search);
+  dns_default(out, "DnsOptions", d->cfg.dns_opts);
+  pthread_mutex_unlock(&d->cfg_lock);
+  return out;
+}
+
 void spec_etc_files(const json_t *cfg, const json_t *hc, const char *host_resolv, char **hostname,
                     char **hosts, char **resolv) {
   const char *h = json_string_value(json_object_get(cfg, "Hostname"));
   const char *dom = json_string_value(json_object_get(cfg, "Domainname"));
   *hostname = xasprintf("%s\n", h ? h : "");
-  /* /etc/hosts as Docker writes it (no network address yet) */
+  /* /etc/hosts as Docker writes it; container_network.c appends the
+   * container's addresses at start */
   char *x = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
                     "ff02::2\tip6-allrouters\n");
@@ -1195,9 +1234,11 @@ static int security_opts(const json_t *hc, bool *nnp, bool *seccomp_off, json_t 
         strcmp(s, "no-new-privileges=true") == 0) {
       *nnp = true;
     } else if (str_has_prefix(s, "no-new-privileges")) {
-      *nnp = false;
+      *nnp = strcmp(s + 18, "1") == 0;
     } else if (strcmp(s, "seccomp=unconfined") == 0 || strcmp(s, "seccomp:unconfined") == 0) {
       *seccomp_off = true;
+    } else if (strcmp(s, "seccomp=builtin") == 0 || strcmp(s, "seccomp:builtin") == 0) {
+      continue; /* the daemon's default profile */
     } else if (str_has_prefix(s, "seccomp=") || str_has_prefix(s, "seccomp:")) {
       json_error_t je;
       json_t *p = json_loads(s + 8, 0, &je);

@@ -41,6 +41,9 @@ struct daemon_config {
   bool userland_proxy;     /* userland-proxy (default true) */
   json_t *default_address_pools; /* [{"base":"…","size":N}] */
   char **insecure_registries;
+  char **dns;              /* dns: containers' default nameservers (and the embedded DNS's upstreams) */
+  char **dns_search;       /* dns-search: containers' default search domains */
+  char **dns_opts;         /* dns-opts: containers' default resolv.conf options */
   char **registry_mirrors;
   char *default_runtime;   /* default-runtime (default "berth-runc") */
   json_t *runtimes;        /* {"name":{"path":"…","runtimeArgs":[…]}} */
@@ -52,6 +55,7 @@ struct daemon_config {
                               <parent>/<id> (default "/berth"); tests set their own */
   char *bridge;            /* bridge (networking issue; "none" accepted) */
   bool iptables;           /* iptables (networking issue) */
+  char *bip;               /* bip: the default bridge's address/prefix ("10.1.0.1/24") */
   json_t *cmdline;         /* the flags given, as daemon.json keys (config.c
                               checks file/flag conflicts, again at reload) */
 };

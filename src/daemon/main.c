@@ -24,8 +24,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "build/build.h"
 #include "daemon/containers.h"
 #include "daemon/daemon.h"
+#include "net/net.h"
+#include "registry/registry.h"
+#include "volume/volume.h"
 
 #define SIG_QUIT_THREAD SIGUSR2 /* main → signal thread: end */
 
@@ -34,7 +38,7 @@ enum {
   OPT_LOG_OPT, OPT_DEFAULT_ULIMIT, OPT_LIVE_RESTORE, OPT_INSECURE_REGISTRY, OPT_REGISTRY_MIRROR,
   OPT_DEFAULT_RUNTIME, OPT_ADD_RUNTIME, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT, OPT_TLSCERT,
   OPT_TLSKEY, OPT_IPTABLES, OPT_IP6TABLES, OPT_USERLAND_PROXY, OPT_CGROUP_PARENT, OPT_SHIM_PATH,
-  OPT_RUNTIME_PATH, OPT_HELP,
+  OPT_RUNTIME_PATH, OPT_HELP, OPT_BIP, OPT_DNS, OPT_DNS_SEARCH, OPT_DNS_OPT,
 };
 
 static const struct option long_opts[] = {
@@ -62,6 +66,10 @@ static const struct option long_opts[] = {
     {"tlskey", required_argument, NULL, OPT_TLSKEY},
     {"bridge", required_argument, NULL, 'b'},
     {"iptables", optional_argument, NULL, OPT_IPTABLES},
+    {"bip", required_argument, NULL, OPT_BIP},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
+    {"dns-opt", required_argument, NULL, OPT_DNS_OPT},
     {"ip6tables", optional_argument, NULL, OPT_IP6TABLES},
     {"userland-proxy", optional_argument, NULL, OPT_USERLAND_PROXY},
     {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
@@ -77,11 +85,15 @@ static const char usage[] =
     "A self-sufficient runtime for containers, speaking the Docker Engine API.\n\n"
     "Options:\n"
     "      --add-runtime name=path    Register an additional OCI runtime\n"
+    "      --bip string               Specify network bridge IP\n"
     "  -b, --bridge string            Attach containers to a network bridge (\"none\")\n"
     "      --cgroup-parent string     Parent cgroup for all containers (default /berth)\n"
     "      --config-file string       Daemon configuration file (default /etc/berth/daemon.json)\n"
     "      --data-root string         Root directory of persistent state (default /var/lib/berth)\n"
     "  -D, --debug                    Enable debug mode\n"
+    "      --dns list                 DNS server to use\n"
+    "      --dns-opt list             DNS options to use\n"
+    "      --dns-search list          DNS search domains to use\n"
     "      --default-runtime string   Default OCI runtime for containers (default berth-runc)\n"
     "      --default-ulimit ulimit    Default ulimits for containers (name=soft[:hard])\n"
     "      --exec-root string         Root directory for execution state (default /run/berth)\n"
@@ -184,7 +196,7 @@ static int flag_one(json_t *flags, int opt, const char *arg, const char **config
               {OPT_TLSCACERT, "tlscacert"},         {OPT_TLSCERT, "tlscert"},
               {OPT_TLSKEY, "tlskey"},               {'b', "bridge"},
               {OPT_CGROUP_PARENT, "cgroup-parent"}, {OPT_SHIM_PATH, "shim-path"},
-              {OPT_RUNTIME_PATH, "runtime-path"}};
+              {OPT_RUNTIME_PATH, "runtime-path"}, {OPT_BIP, "bip"}};
   static const struct {
     int opt;
     const char *key;
@@ -211,6 +223,9 @@ static int flag_one(json_t *flags, int opt, const char *arg, const char **config
   case OPT_CONFIG_FILE: *config_file = arg; return 0;
   case 'H': flag_append(flags, "hosts", arg); return 0;
   case OPT_INSECURE_REGISTRY: flag_append(flags, "insecure-registries", arg); return 0;
+  case OPT_DNS: flag_append(flags, "dns", arg); return 0;
+  case OPT_DNS_SEARCH: flag_append(flags, "dns-search", arg); return 0;
+  case OPT_DNS_OPT: flag_append(flags, "dns-opts", arg); return 0;
   case OPT_REGISTRY_MIRROR: flag_append(flags, "registry-mirrors", arg); return 0;
   case OPT_IP6TABLES: return flag_bool("ip6tables", arg, &ignored);
   case OPT_DEFAULT_ULIMIT: return flag_ulimit(flags, arg);
@@ -381,6 +396,18 @@ static int daemon_open(struct daemon *d, bool *took_pidfile, struct berr **err) 
     return rc;
   if ((rc = engine_id(c->data_root, &d->id, err)) < 0)
     return rc;
+  if ((rc = volumes_open(c->data_root, &d->volumes, err)) < 0)
+    return rc;
+  struct net_config nc = {.bridge = c->bridge, .bip = c->bip, .iptables = c->iptables,
+                          .userland_proxy = c->userland_proxy,
+                          .pools = c->default_address_pools, .exec_root = c->exec_root,
+                          .dns = c->dns};
+  if ((rc = net_open(&nc, d->db, &d->net, err)) < 0)
+    return berr_wrap(err, "networking");
+  if ((rc = registry_new(&d->registry, err)) < 0) /* the distribution client (routes_distribution.c) */
+    return rc;
+  if ((rc = builder_new(d->store, d->db, c->data_root, &d->builder, err)) < 0) /* routes_build.c */
+    return berr_wrap(err, "builder");
   events_new(&d->events);
   d->http = http_server_new(d);
   http_server_add_routes(d->http, routes_system);
@@ -405,6 +432,10 @@ static void daemon_close(struct daemon *d, bool took_pidfile) {
   http_server_free(d->http); /* waits up to 2 s for handlers; removes the sockets */
   if (d->ctrs || d->store)
     containers_shutdown(d);
+  volumes_close(d->volumes); /* after the containers: their stops release volumes */
+  net_close(d->net);         /* after the containers: removes berthd's nftables table */
+  registry_free(d->registry);
+  builder_free(d->builder);
   events_free(d->events);
   if (d->db)
     db_close(d->db);

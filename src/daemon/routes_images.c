@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 
+#include "daemon/container_internal.h"
 #include "daemon/containers.h"
 #include "daemon/daemon.h"
 
@@ -491,6 +492,8 @@ static void images_prune(struct http_req *r) {
   http_reply_json(r, 200, json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));
 }
 
+static void image_commit(struct http_req *r); /* below, with import */
+
 const struct http_route routes_images[] = {
     {"GET", "/images/json", images_list, 0},
     {"POST", "/images/load", images_load, HTTP_ROUTE_STREAM_BODY},
@@ -501,10 +504,177 @@ const struct http_route routes_images[] = {
     {"POST", "/images/{*}/tag", image_tag, 0},
     {"GET", "/images/{*}/get", image_get, 0},
     {"DELETE", "/images/{*}", image_delete, 0},
+    {"POST", "/commit", image_commit, 0},
     {NULL},
 };
 
-/* POST /images/create?fromSrc=…: import (placeholder until it is built) */
-void images_import(struct http_req *r) {
-  http_reply_error(r, 501, "import is not implemented yet");
+/* ------------------------------------------- import and commit (store-import helper) ---- */
+
+/* The query's values of `key`, in order (NULL-terminated; caller frees the
+ * array, not the strings). */
+static char **query_all(const struct http_req *r, const char *key) {
+  char **v = xcalloc(r->nquery + 1, sizeof *v);
+  size_t n = 0;
+  for (size_t i = 0; i < r->nquery; i++)
+    if (strcmp(r->query[i].key, key) == 0)
+      v[n++] = r->query[i].value;
+  return v;
 }
+
+/* "repo" + "tag" queries → one reference ("" repo: none). Caller frees. */
+static char *query_reference(const struct http_req *r) {
+  const char *repo = http_query(r, "repo"), *tag = http_query(r, "tag");
+  if (!repo || !*repo)
+    return NULL;
+  return tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+}
+
+/* The request body, buffered (r->body) or streamed (HTTP_ROUTE_STREAM_BODY). */
+struct body_src {
+  struct http_req *r;
+  size_t off;
+};
+
+static ssize_t body_src_read(void *ctx, void *buf, size_t len) {
+  struct body_src *b = ctx;
+  if (!b->r->body)
+    return http_body_read(b->r, buf, len);
+  size_t n = b->r->body_len - b->off < len ? b->r->body_len - b->off : len;
+  memcpy(buf, b->r->body + b->off, n);
+  b->off += n;
+  return (ssize_t)n;
+}
+
+/* POST /images/create?fromSrc=-: the body is the tarball. dockerd answers
+ * a progress stream whose only line is {"status":"sha256:…"}; errors come
+ * as plain HTTP errors since nothing was flushed before them. */
+void images_import(struct http_req *r) {
+  struct daemon *d = D(r);
+  const char *src = http_query(r, "fromSrc");
+  if (!src || strcmp(src, "-") != 0)
+    return http_reply_error(r, 501, "import from %s: only fromSrc=- (the request body) is supported; "
+                            "berthd does not download images from URLs", src ? src : "(none)");
+  _cleanup_free_ char *ref = query_reference(r);
+  _cleanup_free_ char **changes = query_all(r, "changes");
+  _cleanup_free_ char *plat = xstrdup(http_query(r, "platform") ? http_query(r, "platform") : "");
+  char *arch = strchr(plat, '/');
+  if (arch) {
+    *arch++ = '\0';
+    char *variant = strchr(arch, '/');
+    if (variant)
+      *variant = '\0';
+  }
+  if (*plat && strcmp(plat, "linux") != 0)
+    return http_reply_error(r, 400, "operating system is not supported");
+  struct store_import_opts o = {
+      .src = src,
+      .message = http_query(r, "message"),
+      .changes = changes,
+      .reference = ref,
+      .os = *plat ? plat : NULL,
+      .architecture = arch && *arch ? arch : NULL,
+  };
+  struct body_src b = {r, 0};
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_free_ char *id = NULL;
+  if (store_import(d->store, &o, body_src_read, &b, &id, &err) < 0)
+    return http_reply_berr(r, err);
+  if (ref) {
+    struct image_ref ir;
+    if (image_ref_parse(ref, &ir, NULL) == 0) {
+      _cleanup_free_ char *fam = image_ref_familiar(&ir);
+      image_event(d, "tag", id, fam);
+      image_ref_free(&ir);
+    }
+  }
+  image_event(d, "import", id, id);
+  http_stream_begin(r, 200, "application/json");
+  json_t *j = json_pack("{s:s}", "status", id);
+  _cleanup_free_ char *line0 = json_dump_compact(j);
+  json_decref(j);
+  _cleanup_free_ char *line = xasprintf("%s\r\n", line0);
+  http_stream_write(r, line, strlen(line));
+  http_stream_end(r);
+}
+
+static void ctr_putp(struct container **c) {
+  if (*c)
+    ctr_put(*c);
+}
+
+/* The container's Config and image under its lock (new references). */
+static void commit_snapshot(struct container *c, json_t **cfg, char **image_id, enum ctr_state *state) {
+  pthread_mutex_lock(&c->lock);
+  *cfg = json_deep_copy(c->config ? c->config : json_object());
+  *image_id = c->image_id ? xstrdup(c->image_id) : NULL;
+  *state = c->state;
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=
+ * with an optional Config body: 201 {"Id":"sha256:…"} (dockerd's
+ * CreateImageFromContainer: paused while its layer is read unless
+ * pause=0; a "commit" container event). */
+static void image_commit(struct http_req *r) {
+  struct daemon *d = D(r);
+  _cleanup_berr_ struct berr *err = NULL;
+  const char *name = http_query(r, "container");
+  __attribute__((cleanup(ctr_putp))) struct container *c = NULL;
+  if (ctr_get(d, name ? name : "", &c, &err) < 0)
+    return http_reply_berr(r, err);
+  _cleanup_json_ json_t *body = NULL;
+  if (r->body_len && http_body_json(r, &body, &err) < 0)
+    return http_reply_berr(r, err);
+  _cleanup_free_ char *ref = query_reference(r);
+  if (ref) { /* a bad name before the container is paused */
+    struct image_ref ir;
+    if (image_ref_parse(ref, &ir, &err) < 0)
+      return http_reply_berr(r, err);
+    image_ref_free(&ir);
+  }
+  _cleanup_json_ json_t *cfg = NULL;
+  _cleanup_free_ char *image_id = NULL;
+  enum ctr_state state;
+  commit_snapshot(c, &cfg, &image_id, &state);
+  if (state == CTR_DEAD)
+    return http_reply_error(r, 409, "You cannot commit container %s which is Dead", c->id);
+  if (state == CTR_REMOVING)
+    return http_reply_error(r, 409, "You cannot commit container %s which is being removed", c->id);
+  bool paused = false;
+  if (http_query_bool(r, "pause", true) && state == CTR_RUNNING) {
+    _cleanup_berr_ struct berr *perr = NULL;
+    paused = ctr_pause(d, c, true, &perr) == 0;
+  }
+  _cleanup_free_ char **changes = query_all(r, "changes");
+  struct store_commit_opts o = {
+      .cid = c->id,
+      .image_id = image_id,
+      .config = json_is_object(body) ? body : NULL,
+      .container_config = cfg,
+      .changes = changes,
+      .author = http_query(r, "author"),
+      .comment = http_query(r, "comment"),
+      .reference = ref,
+  };
+  _cleanup_free_ char *id = NULL;
+  int rc = store_commit(d->store, &o, &id, &err);
+  if (paused) {
+    _cleanup_berr_ struct berr *uerr = NULL;
+    if (ctr_pause(d, c, false, &uerr) < 0)
+      log_warn("commit %s: unpause: %s", c->id, uerr->msg);
+  }
+  if (rc < 0)
+    return http_reply_berr(r, err);
+  json_t *attrs = json_pack("{s:s,s:s}", "comment", o.comment ? o.comment : "", "imageID", id);
+  if (ref) {
+    struct image_ref ir;
+    if (image_ref_parse(ref, &ir, NULL) == 0) {
+      _cleanup_free_ char *fam = image_ref_familiar(&ir);
+      json_object_set_new(attrs, "imageRef", json_string(fam));
+      image_ref_free(&ir);
+    }
+  }
+  ctr_event(d, c, "commit", attrs);
+  http_reply_json(r, 201, json_pack("{s:s}", "Id", id));
+}
+

@@ -16,6 +16,7 @@
 
 #include "daemon/containers.h"
 #include "daemon/daemon.h"
+#include "volume/volume.h"
 
 #ifndef BERTH_GIT_COMMIT
 #define BERTH_GIT_COMMIT "unknown"
@@ -404,10 +405,13 @@ static void system_df(struct http_req *r) {
     image_free(imgs[i]);
   }
   free(imgs);
+  json_t *vols = NULL; /* with UsageData {Size, RefCount} (src/volume) */
+  if (!d->volumes || volume_list(d->volumes, true, &vols, NULL) < 0)
+    vols = json_array();
   http_reply_json(r, 200,
-                  json_pack("{s:I, s:o, s:o, s:[], s:[], s:I}", "LayersSize", layers, "Images",
-                            images, "Containers", ctrs, "Volumes", "BuildCache", "BuilderSize",
-                            (json_int_t)0));
+                  json_pack("{s:I, s:o, s:o, s:o, s:[], s:I}", "LayersSize", layers, "Images",
+                            images, "Containers", ctrs, "Volumes", vols, "BuildCache",
+                            "BuilderSize", (json_int_t)0));
 }
 
 const struct http_route routes_system[] = {

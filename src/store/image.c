@@ -486,11 +486,14 @@ static int delete_image(struct store *s, const char *id, json_t *out, struct ber
   add_record(out, "Deleted", id);
   _cleanup_free_ char *cfg = content_path(s, id);
   unlink(cfg);
+  store_dist_forget_image(s, id);
   for (size_t i = 0; chains[i]; i++) {
     if (layer_in_use(s, chains[i]))
       break; /* the ones below are in use too */
+    _cleanup_free_ char *diff_id = layer_diff_id(s, chains[i]);
     if (layer_remove(s, chains[i], err) < 0)
       return -EIO;
+    store_dist_forget_layer(s, diff_id);
     add_record(out, "Deleted", chains[i]);
   }
   return 0;

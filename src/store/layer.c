@@ -225,6 +225,20 @@ static int apply_hardlink(struct apply *ap, const char *target, int pfd, const c
   return 0;
 }
 
+/* Docker refuses a relative symlink whose target, joined to the link's
+ * directory, climbs above the layer's root ("invalid symlink"; moby
+ * pkg/archive createTarFile). Absolute targets resolve inside the root and
+ * are kept, as dockerd keeps them. `dir` is the link's directory, relative
+ * to the root ("" or "." at the top). */
+static bool symlink_climbs_out(const char *dir, const char *target) {
+  if (target[0] == '/')
+    return false;
+  _cleanup_free_ char *joined = xasprintf("%s/%s", dir && *dir ? dir : ".", target);
+  bool escapes = false;
+  _cleanup_free_ char *clean = path_clean(joined, &escapes);
+  return escapes;
+}
+
 static int apply_entry(struct apply *ap, struct archive *a, struct archive_entry *e) {
   _cleanup_free_ char *path = clean_entry_path(archive_entry_pathname(e), ap->err);
   if (!path)
@@ -259,11 +273,15 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive_entry
     if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST)
       return berr_sys(ap->err, errno, "%s: mkdir", path);
     break;
-  case AE_IFLNK:
-    if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", pfd, base) < 0)
+  case AE_IFLNK: {
+    const char *target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
+    if (symlink_climbs_out(dir, target))
+      return berr_set(ap->err, EINVAL, "invalid symlink \"%s\" -> \"%s\"", path, target);
+    if (symlinkat(target, pfd, base) < 0)
       return berr_sys(ap->err, errno, "%s: symlink", path);
-    ap->size += (int64_t)strlen(archive_entry_symlink(e) ? archive_entry_symlink(e) : ""); /* as du of the diff */
+    ap->size += (int64_t)strlen(target); /* as du of the diff */
     break;
+  }
   case AE_IFCHR:
   case AE_IFBLK:
   case AE_IFIFO:
@@ -503,6 +521,16 @@ int layer_remove(struct store *s, const char *chain_id, struct berr **err) {
   if (rename(dir, tmp) < 0)
     return errno == ENOENT ? 0 : berr_sys(err, errno, "remove layer %s", chain_id);
   return rm_rf(tmp, err);
+}
+
+char *layer_diff_id(struct store *s, const char *chain_id) {
+  const char *hex = digest_hex(chain_id);
+  _cleanup_free_ char *mp = xasprintf("%s/%s/meta", s->layers, hex ? hex : "x");
+  _cleanup_json_ json_t *m = NULL;
+  if (json_load_path(mp, &m, NULL) < 0)
+    return NULL;
+  const char *d = json_string_value(json_object_get(m, "diff_id"));
+  return d ? xstrdup(d) : NULL;
 }
 
 int64_t layer_size(struct store *s, const char *chain_id) {

@@ -166,4 +166,173 @@ int64_t store_rw_size(struct store *s, const char *cid);
  * 1 added, 2 deleted). */
 int store_rw_changes(struct store *s, const char *cid, json_t **out, struct berr **err);
 
+
+/* ---------- diffs, new layers, commit, import (store-import helper:
+ *            diff.c, commit.c, import.c, change.c) ---------- */
+
+/* sha256 of an empty layer tar (1024 zero bytes): Docker's
+ * DigestSHA256EmptyTar; a commit whose diff is this adds no layer. */
+#define STORE_EMPTY_LAYER_DIFF_ID "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+/* Write the overlay upper directory `upper` as a layer tar to
+ * write(wctx, …), as dockerd's overlay2 diff does: whiteouts in AUFS form
+ * (a 0/0 character device NAME → ".wh.NAME"; a directory with
+ * trusted.overlay.opaque=y → the directory, then "DIR/.wh..wh..opq"), hard
+ * links as link entries, xattrs (but overlay's own trusted.overlay.*),
+ * devices, fifos, ownership, modes, mtimes (seconds); entries in lexical
+ * order, so the same tree gives the same bytes. *diff_id (optional, caller
+ * frees) gets "sha256:<hex>" of the tar, *size (optional) its length. */
+int store_diff_tar(const char *upper, store_write_fn write, void *wctx, char **diff_id,
+                   int64_t *size, struct berr **err);
+/* The same for container `cid`'s writable layer (containers/<cid>/fs/upper). */
+int store_rw_diff(struct store *s, const char *cid, store_write_fn write, void *wctx,
+                  char **diff_id, int64_t *size, struct berr **err);
+
+/* Container `cid`'s writable layer as a new layer on top of image `parent`
+ * (its image; NULL: scratch): store_rw_diff into the content store, then
+ * unpacked as layers/<chain>/. *diff_id (caller frees) is
+ * STORE_EMPTY_LAYER_DIFF_ID when nothing changed (then no layer is made:
+ * pass it to store_image_child, which records an empty_layer history entry).
+ * For the builder's RUN; commit uses it too. */
+int store_rw_layer(struct store *s, const char *cid, const char *parent, char **diff_id,
+                   struct berr **err);
+/* A new layer from a tar (plain, gzip or zstd) read from rd(rctx, …), on
+ * top of the layers of image `parent` (ID or name; NULL: a base layer). The
+ * uncompressed tar is stored as a content blob under its diff ID (what save
+ * and push send), its files in layers/<chain>/ (escapes refused; nothing of
+ * a refused layer stays). *diff_id: the layer's diff ID (caller frees). */
+int store_layer_add(struct store *s, const char *parent, store_read_fn rd, void *rctx,
+                    char **diff_id, struct berr **err);
+
+/* A new image on top of `parent` (Docker's image.NewChildImage): the
+ * parent's rootfs (+ diff_id unless it is NULL or the empty layer), its
+ * history + one entry {created, author, created_by, comment, empty_layer},
+ * architecture/os from the parent (else this machine's). Used by commit,
+ * import and the builder. */
+struct store_child {
+  const char *parent;             /* image ID or name; NULL: none (import, scratch) */
+  const char *diff_id;            /* from store_layer_add; NULL: no new layer */
+  const json_t *config;           /* the image's "config" (Cmd, Env…); NULL: {} */
+  const json_t *container_config; /* "container_config", NULL: an empty one (as dockerd) */
+  const char *container;          /* "container" (the committed container's ID) */
+  const char *author;             /* "author" and history's author */
+  const char *comment;            /* "comment" and history's comment */
+  const char *created_by;         /* history's created_by */
+  const char *docker_version;     /* "docker_version", NULL: omitted */
+  const char *os, *architecture;  /* NULL: the parent's, else linux / this machine */
+  bool set_parent;                /* record `parent` as the image's Parent (commit, build) */
+  bool keep_empty_layer;          /* add diff_id even when it is the empty layer (import) */
+  char *const *tags;              /* references to tag it with (NULL-terminated), may be NULL */
+};
+/* *id: "sha256:…" (caller frees). */
+int store_image_child(struct store *s, const struct store_child *c, char **id, struct berr **err);
+
+/* A container config with container.Config's fields in dockerd's (Go's)
+ * order, every non-omitempty field present: what image configs hold.
+ * New reference. */
+json_t *store_go_container_config(const json_t *c);
+
+/* Dockerfile-style changes (`commit -c`, `import -c`): each string may hold
+ * several lines. CMD, ENTRYPOINT (JSON or shell form), ENV, EXPOSE,
+ * HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR are applied to the
+ * container config `cfg` as dockerd 20.10's BuildFromConfig does; anything
+ * else (STOPSIGNAL too, as dockerd) is -EINVAL "run is not a valid change
+ * command" (Docker's wording). */
+int store_changes_apply(json_t *cfg, char *const *changes, struct berr **err);
+
+/* POST /commit: a new image of the container's image + its writable layer. */
+struct store_commit_opts {
+  const char *cid;                /* the container (its rw layer) */
+  const char *image_id;           /* its image; NULL: scratch */
+  const json_t *config;           /* the request body's Config (NULL: empty) */
+  const json_t *container_config; /* the container's Config (merged into config as dockerd's merge()) */
+  char *const *changes;           /* --change lines, may be NULL */
+  const char *author, *comment;
+  const char *reference;          /* "repo[:tag]" to tag it, NULL: untagged */
+  const char *docker_version;
+};
+int store_commit(struct store *s, const struct store_commit_opts *o, char **id, struct berr **err);
+
+/* POST /images/create?fromSrc=: a one-layer image from a tar (plain or
+ * compressed) read from rd, config from `changes` applied to an empty
+ * config, history comment `message` ("Imported from SRC" when NULL),
+ * tagged `reference` when not NULL. */
+struct store_import_opts {
+  const char *src;                /* "-" or the URL/path, for the default message */
+  const char *message;
+  char *const *changes;
+  const char *reference;
+  const char *os, *architecture;  /* --platform; NULL: linux / this machine */
+  const char *docker_version;
+};
+int store_import(struct store *s, const struct store_import_opts *o, store_read_fn rd, void *rctx,
+                 char **id, struct berr **err);
+
+/* ---------- distribution: what pull and push need (registry client
+ *            helper: distribution.c) ---------- */
+
+/* Blobs of the content store by digest ("sha256:…"). */
+bool store_blob_exists(struct store *s, const char *digest);
+/* A whole small blob (manifest, config); caller frees *data. */
+int store_blob_read(struct store *s, const char *digest, char **data, size_t *len, struct berr **err);
+/* Store a buffer, verified against `expected` when not NULL. */
+int store_blob_put(struct store *s, const void *data, size_t len, const char *expected, struct berr **err);
+/* Open a blob for reading (caller closes); *size its length. */
+int store_blob_open(struct store *s, const char *digest, int64_t *size, struct berr **err);
+/* Remove a blob (a failed pull's); absent is fine. */
+void store_blob_remove(struct store *s, const char *digest);
+/* A blob written as it streams in: hashed while written, checked against
+ * `expected` at commit (-EINVAL "digest mismatch" and nothing left behind);
+ * commit and abort free the writer. */
+struct store_blob_writer;
+int store_blob_writer_open(struct store *s, struct store_blob_writer **out, struct berr **err);
+int store_blob_writer_write(struct store_blob_writer *w, const void *data, size_t len, struct berr **err);
+int store_blob_writer_commit(struct store_blob_writer *w, const char *expected, struct berr **err);
+void store_blob_writer_abort(struct store_blob_writer *w);
+
+/* Is layers/<chain>/ there (a complete layer)? */
+bool store_layer_exists(struct store *s, const char *chain_id);
+/* Unpack the (gzip, zstd or plain) layer blob `blob` of the content store as
+ * layer `chain_id` (parent_chain: the one below, NULL for the bottom): the
+ * uncompressed stream must hash to `diff_id` (else -EINVAL naming it), is
+ * kept as the blob diff_id (save, push), and its files go to layers/<chain>/
+ * atomically. progress(ctx, n) gets the compressed bytes consumed so far.
+ * Nothing is left on failure. *created: whether this call made the layer
+ * (false when it was already there). */
+int store_layer_unpack(struct store *s, const char *blob, const char *diff_id, const char *chain_id,
+                       const char *parent_chain, void (*progress)(void *ctx, int64_t done), void *ctx,
+                       bool *created, struct berr **err);
+/* Remove layers a failed pull made, unless an image or container uses them. */
+void store_layers_discard(struct store *s, char *const *chain_ids);
+/* Record a pulled image (its layers in place): config bytes as fetched
+ * (verified by the caller), tagged `tag` (a reference, may be NULL) and with
+ * the digest reference `digest_ref` ("host/repo@sha256:…", may be NULL).
+ * *id_out: "sha256:…" (caller frees; optional). */
+int store_image_record_pull(struct store *s, const char *config, size_t len, const char *tag,
+                            const char *digest_ref, char **id_out, struct berr **err);
+
+/* Distribution metadata (as dockerd's v2metadata): the compressed blobs a
+ * layer (diff ID) is known by, and the repository ("host/path") it came
+ * from or was pushed to — push skips uploads and mounts across repos. */
+struct store_dist_blob {
+  char *digest, *media_type, *source;
+  int64_t size;
+};
+int store_dist_add(struct store *s, const char *diff_id, const struct store_dist_blob *b, struct berr **err);
+/* Every known blob of diff_id; *out array of *n (free with store_dist_blobs_free). */
+int store_dist_list(struct store *s, const char *diff_id, struct store_dist_blob **out, size_t *n);
+void store_dist_blobs_free(struct store_dist_blob *v, size_t n);
+/* The manifest an image was pulled with / pushed as in repository `repo`
+ * ("host/path"; NULL: any repository): digest and media type (caller
+ * frees), or -ENOENT. */
+int store_dist_manifest_set(struct store *s, const char *image_id, const char *repo, const char *digest,
+                            const char *media_type, struct berr **err);
+int store_dist_manifest_get(struct store *s, const char *image_id, const char *repo, char **digest,
+                            char **media_type);
+/* A gzip blob of layer diff_id's uncompressed tar (the content blob
+ * diff_id), stored in the content store: *digest, *size (for push of layers
+ * loaded, committed or built here). */
+int store_layer_compress(struct store *s, const char *diff_id, char **digest, int64_t *size,
+                         struct berr **err);
+
 #endif

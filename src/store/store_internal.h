@@ -90,6 +90,13 @@ int layer_ensure(struct store *s, const char *chain_id, const char *diff_id,
 char *layer_diff_path(struct store *s, const char *chain_id);
 /* Remove a layer dir; absent is fine. */
 int layer_remove(struct store *s, const char *chain_id, struct berr **err);
+/* The layer's diff ID from its meta; NULL when unknown. Caller frees. */
+char *layer_diff_id(struct store *s, const char *chain_id);
+/* distribution.c: when rmi removed an image and its unused layers, drop the
+ * blobs kept for push/save that nothing names any more (diff-ID tars, pulled
+ * compressed blobs, manifests). */
+void store_dist_forget_layer(struct store *s, const char *diff_id);
+void store_dist_forget_image(struct store *s, const char *image_id);
 /* Unpacked size recorded in a layer's meta (0 when unknown). */
 int64_t layer_size(struct store *s, const char *chain_id);
 /* Chain IDs of an image's diff_ids, bottom first (NULL-terminated, caller frees). */

@@ -287,6 +287,9 @@ bad_input_same() {
 	bad_input_same run --cpus abc busybox true
 	bad_input_same run --env-file /nonexistent/env busybox true
 	bad_input_same run -a bogus busybox true
+	# a daemon error: run adds its usage hint and exits 125, create exits 1
+	bad_input_same run --cpus 1000 busybox true
+	bad_input_same create --cpus 1000 busybox true
 }
 
 @test "cli: run's failures: missing image 125, command not found 127, not executable 126" {
@@ -299,6 +302,14 @@ bad_input_same() {
 	run -126 b run --rm busybox /etc
 	[ "$status" -eq 126 ]
 	[[ "$output" == *"permission denied"* ]]
+	# start -a reports the same failure with the daemon's error and 1, as docker 28
+	b create --name clisa busybox nosuchcmd >/dev/null
+	run -1 b start -a clisa
+	[[ "$output" == *'"nosuchcmd": executable file not found in $PATH'* ]]
+	if [ -x "$DOCKER_CLI" ]; then
+		run -1 "$DOCKER_CLI" start -a clisa
+	fi
+	b rm -f clisa >/dev/null
 }
 
 @test "cli: -e NAME takes our environment, or passes the bare name" {

@@ -172,10 +172,22 @@ static void test_escapes(void **state) {
   tb_add(&t, 'f', "ok", "x", 0644, 0);
   tb_add(&t, 'h', "link", "../outside/secret", 0, 0);
   expect_refused(f, &t, "escapes");
-  /* writes through a symlink stay inside the root */
+  /* a relative link climbing above the root is refused itself, as dockerd
+   * does ("invalid symlink") */
+  tb_open(&t, NULL);
+  tb_add(&t, 'l', "up", "../outside", 0777, 0);
+  expect_refused(f, &t, "invalid symlink \"up\" -> \"../outside\"");
+  tb_open(&t, NULL);
+  tb_add(&t, 'd', "a", NULL, 0755, 0);
+  tb_add(&t, 'l', "a/up", "../../..", 0777, 0);
+  expect_refused(f, &t, "invalid symlink");
+  /* links that stay inside (relative, or absolute: resolved in the root)
+   * are kept, and writes through them stay inside the root */
   tb_open(&t, NULL);
   tb_add(&t, 'd', "outside", NULL, 0755, 0);
-  tb_add(&t, 'l', "evil", "../outside", 0777, 0);
+  tb_add(&t, 'd', "sub", NULL, 0755, 0);
+  tb_add(&t, 'l', "sub/evil", "../outside", 0777, 0);
+  tb_add(&t, 'l', "evil", "sub/evil", 0777, 0);
   tb_add(&t, 'l', "evil2", "/", 0777, 0);
   tb_add(&t, 'f', "evil/pwned", "x", 0644, 0);
   tb_add(&t, 'f', "evil2/pwned2", "x", 0644, 0);

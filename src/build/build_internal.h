@@ -1,0 +1,105 @@
+/*
+ * build_internal.h — helpers shared by the builder's files (not public).
+ * sbuf: a growable NUL-terminated byte buffer (aborts on OOM like xmalloc).
+ */
+#pragma once
+
+#include "build/build.h"
+
+struct sbuf {
+  char *s;
+  size_t len, cap;
+};
+
+static inline void sbuf_grow(struct sbuf *b, size_t more) {
+  if (b->len + more + 1 > b->cap) {
+    size_t c = b->cap ? b->cap * 2 : 64;
+    while (c < b->len + more + 1)
+      c *= 2;
+    b->s = xrealloc(b->s, c);
+    b->cap = c;
+  }
+}
+static inline void sbuf_addn(struct sbuf *b, const char *s, size_t n) {
+  sbuf_grow(b, n);
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+static inline void sbuf_add(struct sbuf *b, const char *s) { sbuf_addn(b, s, strlen(s)); }
+static inline void sbuf_addc(struct sbuf *b, char c) { sbuf_addn(b, &c, 1); }
+/* The buffer's string (never NULL); ownership passes to the caller. */
+static inline char *sbuf_steal(struct sbuf *b) {
+  char *s = b->s ? b->s : xstrdup("");
+  b->s = NULL;
+  b->len = b->cap = 0;
+  return s;
+}
+static inline void sbuf_free(struct sbuf *b) {
+  free(b->s);
+  b->s = NULL;
+  b->len = b->cap = 0;
+}
+static inline bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+/* parser.c: split on unquoted whitespace keeping quotes and escapes as written
+ * (BuildKit's parseWords). */
+char **build_parse_words(const char *rest, char escape);
+
+/* ---------- copy.c: COPY / ADD file operations ---------- */
+
+#include <sys/types.h>
+
+/* mkdir -p of `path` under root_fd (in-root resolution); new dirs get 0755
+ * and uid:gid. Returns an O_DIRECTORY fd of the final dir or -errno. */
+int bfs_mkdir_in_root(int root_fd, const char *path, uid_t uid, gid_t gid);
+
+struct bcopy_opts {
+  const char *cmd;        /* "COPY" / "ADD" (messages) */
+  int src_root;           /* the context dir, or a stage's / image's rootfs */
+  bool src_is_context;    /* messages: "build context" */
+  char *const *srcs;      /* sources, expanded, relative to src_root */
+  const char *dest;       /* absolute path in the image (WORKDIR applied) */
+  bool dest_is_dir;       /* the destination ended with "/" (or "." forms) */
+  int dst_root;           /* the mounted rootfs being built */
+  bool do_chown;
+  uid_t uid;
+  gid_t gid;
+  bool do_chmod;
+  mode_t mode;
+  bool extract;           /* ADD: unpack local tar archives */
+  bool parents;           /* --parents: keep the sources' directories */
+  char *const *excludes;  /* --exclude patterns (may be NULL) */
+};
+/* Copy the sources into the rootfs. *desc gets Docker's history source
+ * description ("file:<hex>", "dir:<hex>", "multi:<hex>"; hex: sha256 of the
+ * sources' names, modes, owners and contents, not mtimes). Caller frees. */
+int bcopy_run(const struct bcopy_opts *o, char **desc, struct berr **err);
+/* "uid[:gid]" or names looked up in the rootfs's /etc/passwd and /etc/group. */
+int bchown_parse(const char *spec, int root_fd, uid_t *uid, gid_t *gid, struct berr **err);
+/* Unpack the tar read from fd into the dir root_fd (in-root resolution;
+ * ".." entries dropped). */
+int bfs_extract_fd(int fd, int root_fd, struct berr **err);
+
+/* ---------- run.c: a RUN step's container ---------- */
+
+struct brun_opts {
+  const char *runtime;       /* runc-compatible binary */
+  const char *state_root;    /* its --root */
+  const char *bundle;        /* dir for config.json (created) */
+  const char *cid;           /* container ID (also the cgroup's name) */
+  const char *hostname;
+  const char *rootfs;        /* the mounted snapshot */
+  const char *cgroup_parent; /* may be NULL */
+  char *const *args;
+  char *const *env;
+  const char *cwd;
+  uid_t uid;
+  gid_t gid;
+  bool host_net;
+  const json_t *mounts;      /* extra OCI mounts (may be NULL) */
+  void (*out)(void *ctx, const char *text);
+  void *ctx;
+};
+/* Run the container in the foreground; *status: its exit code. */
+int brun_container(const struct brun_opts *o, int *status, struct berr **err);
