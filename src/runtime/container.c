@@ -66,9 +66,18 @@ static int validate_spec(struct create_job *j, struct berr **err) {
     return berr_set(err, ENOTSUP, "config.json: linux.intelRdt is not supported");
   if ((r = rt_hooks_check(s, err)) < 0)
     return r;
-  if (s->linux_ && s->linux_->seccomp && (r = seccomp_filter_build(s->linux_->seccomp, &j->seccomp, err)) < 0)
+  if (s->linux_ && s->linux_->seccomp &&
+      (r = rt_seccomp_build(j->ctx->root, s, &j->seccomp, err)) < 0)
     return berr_wrap(err, "config.json: linux.seccomp");
   return 0;
+}
+
+int rt_seccomp_build(const char *root, const struct oci_spec *spec, struct seccomp_filter **out,
+                     struct berr **err) {
+  const json_t *raw = json_object_get(json_object_get(spec->raw, "linux"), "seccomp");
+  /* a dot name: never a container id (rt_valid_id), skipped by list */
+  _cleanup_free_ char *dir = root ? xasprintf("%s/.seccomp", root) : NULL;
+  return seccomp_filter_build_cached(spec->linux_->seccomp, raw, dir, out, err);
 }
 
 /* runc's contract, which dockerd relies on: after the spec's device rules come an

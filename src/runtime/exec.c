@@ -274,8 +274,14 @@ static int exec_prepare(struct rt_state *st, const struct rt_exec_opts *o, struc
   if (j->proc->caps && (r = caps_validate(j->proc->caps, err)) < 0)
     return r;
   const struct oci_linux *l = j->spec->linux_;
-  if (l && l->seccomp && (r = seccomp_filter_build(l->seccomp, &j->seccomp, err)) < 0)
-    return r;
+  if (l && l->seccomp) {
+    _cleanup_free_ char *root = xstrdup(st->dir); /* <root>/<id> */
+    char *slash = strrchr(root, '/');
+    if (slash)
+      *slash = '\0';
+    if ((r = rt_seccomp_build(root, j->spec, &j->seccomp, err)) < 0)
+      return r;
+  }
   if (j->proc->terminal) {
     if (o->console_socket)
       r = rt_console_connect(o->console_socket, &j->console_fd, err);

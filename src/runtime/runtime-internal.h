@@ -121,6 +121,10 @@ int rt_delete_loaded(struct rt_state *st, const struct oci_spec *spec, bool forc
 int rt_hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, json_t *state, struct berr **err);
 /* Check every hook path exists and is executable (at create, so nothing is left half-made). */
 int rt_hooks_check(const struct oci_spec *spec, struct berr **err);
+/* The spec's seccomp filter, its compiled program cached under
+ * <root>/.seccomp (security.h seccomp_filter_build_cached). */
+int rt_seccomp_build(const char *root, const struct oci_spec *spec, struct seccomp_filter **out,
+                     struct berr **err);
 
 /* ---- console.c ---- */
 

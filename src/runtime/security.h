@@ -34,6 +34,11 @@ struct seccomp_filter;
 /* Build the libseccomp filter; errors name the syscall / action / arch / flag that is wrong.
  * Syscalls unknown to this libseccomp/kernel are skipped, as runc does. */
 int seccomp_filter_build(const struct oci_seccomp *s, struct seccomp_filter **out, struct berr **err);
+/* The same, with the compiled program cached in cache_dir (see seccomp.c):
+ * `raw` is the spec's linux.seccomp object the profile was parsed from. The
+ * filter then loads that program as is. raw or cache_dir NULL: no cache. */
+int seccomp_filter_build_cached(const struct oci_seccomp *s, const json_t *raw, const char *cache_dir,
+                                struct seccomp_filter **out, struct berr **err);
 /* Load into the calling thread (with the spec's flags: LOG, SPEC_ALLOW, TSYNC). */
 int seccomp_filter_load(struct seccomp_filter *f, struct berr **err);
 /* Write the BPF program (for tests/debugging) to fd. */

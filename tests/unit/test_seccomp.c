@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -720,6 +721,132 @@ static void test_default_profile_docker_semantics(void **state) {
   converted_free(&c);
 }
 
+/* ---------- the compiled-program cache ---------- */
+
+/* The exported program's bytes. Caller frees. */
+static char *exported_bytes(struct seccomp_filter *f, size_t *len) {
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_close_ int fd = memfd_create("bpf", MFD_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(seccomp_filter_export_bpf(f, fd, &err), 0);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  char *b = malloc((size_t)st.st_size);
+  assert_int_equal(pread(fd, b, (size_t)st.st_size, 0), st.st_size);
+  *len = (size_t)st.st_size;
+  return b;
+}
+
+static struct seccomp_filter *build_cached_ok(const struct oci_seccomp *s, const json_t *raw, const char *dir) {
+  _cleanup_berr_ struct berr *err = NULL;
+  struct seccomp_filter *f = NULL;
+  if (seccomp_filter_build_cached(s, raw, dir, &f, &err) < 0) {
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", err ? err->msg : "(no message)");
+    berr_freep(&err);
+    fail_msg("seccomp_filter_build_cached: %s", msg);
+  }
+  return f;
+}
+
+/* the one file in dir (the cache holds one entry per profile) */
+static char *only_file(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  char *found = NULL;
+  for (struct dirent *de; (de = readdir(d));)
+    if (de->d_name[0] != '.') {
+      assert_null(found);
+      found = xasprintf("%s/%s", dir, de->d_name);
+    }
+  closedir(d);
+  assert_non_null(found);
+  return found;
+}
+
+struct cached_arg {
+  const struct oci_seccomp *s;
+  const json_t *raw;
+  const char *dir;
+};
+
+/* a filter served from the cache is loaded and enforced */
+static int child_cached_getpid(void *arg) {
+  const struct cached_arg *a = arg;
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_seccomp_filter_ struct seccomp_filter *f = NULL;
+  CHILD_CHECK(seccomp_filter_build_cached(a->s, a->raw, a->dir, &f, &err) == 0);
+  CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+  CHILD_CHECK(seccomp_filter_load(f, &err) == 0);
+  errno = 0;
+  CHILD_CHECK(syscall(SYS_getpid) == -1 && errno == ESRCH);
+  return 0;
+}
+
+static void test_cache(void **state) {
+  (void)state;
+  char dir[] = "/tmp/berth-seccomp-cache-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  struct oci_seccomp_syscall rule = {.names = STRV("getpid"), .action = "SCMP_ACT_ERRNO",
+                                     .errno_ret = {true, ESRCH}};
+  struct oci_seccomp s = {.default_action = "SCMP_ACT_ALLOW", .syscalls = &rule, .n_syscalls = 1};
+  json_t *raw = json_pack("{s:s,s:[{s:[s],s:s,s:i}]}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls", "names",
+                          "getpid", "action", "SCMP_ACT_ERRNO", "errnoRet", ESRCH);
+  /* the plain build is the reference program */
+  struct seccomp_filter *ref = build_ok(&s);
+  size_t ref_len;
+  char *ref_bytes = exported_bytes(ref, &ref_len);
+  seccomp_filter_free(ref);
+  /* first build compiles and writes the cache; the second is served from it */
+  for (int i = 0; i < 2; i++) {
+    struct seccomp_filter *f = build_cached_ok(&s, raw, dir);
+    size_t len;
+    char *b = exported_bytes(f, &len);
+    assert_int_equal(len, ref_len);
+    assert_memory_equal(b, ref_bytes, len);
+    free(b);
+    seccomp_filter_free(f);
+  }
+  _cleanup_free_ char *file = only_file(dir);
+  struct cached_arg a = {&s, raw, dir};
+  run_in_child(child_cached_getpid, &a);
+  /* a file whose key is not this profile's is never used: corrupt the key and
+   * put a bogus program after it; the build compiles again and rewrites it */
+  char *data = NULL;
+  size_t dlen = 0;
+  assert_int_equal(read_file(file, &data, &dlen, NULL), 0);
+  char *brace = strchr(data, '{');
+  assert_non_null(brace);
+  *brace = '[';
+  memset(data + dlen - 8, 0, 8);
+  assert_int_equal(write_file_atomic(file, data, dlen, 0600, NULL), 0);
+  free(data);
+  struct seccomp_filter *f = build_cached_ok(&s, raw, dir);
+  size_t len;
+  char *b = exported_bytes(f, &len);
+  assert_memory_equal(b, ref_bytes, ref_len);
+  free(b);
+  seccomp_filter_free(f);
+  run_in_child(child_cached_getpid, &a);
+  /* another profile gets its own entry */
+  json_t *raw2 = json_deep_copy(raw);
+  json_object_set_new(raw2, "defaultAction", json_string("SCMP_ACT_LOG"));
+  struct oci_seccomp s2 = s;
+  s2.default_action = "SCMP_ACT_LOG";
+  f = build_cached_ok(&s2, raw2, dir);
+  seccomp_filter_free(f);
+  int n = 0;
+  DIR *d = opendir(dir);
+  for (struct dirent *de; (de = readdir(d));)
+    n += de->d_name[0] != '.';
+  closedir(d);
+  assert_int_equal(n, 2);
+  json_decref(raw2);
+  json_decref(raw);
+  free(ref_bytes);
+  assert_int_equal(rm_rf(dir, NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names_known),
@@ -736,6 +863,7 @@ int main(void) {
       cmocka_unit_test(test_load_needs_nnp),
       cmocka_unit_test(test_default_profile_all_names),
       cmocka_unit_test(test_default_profile_docker_semantics),
+      cmocka_unit_test(test_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
