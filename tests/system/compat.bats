@@ -100,10 +100,14 @@ both() {
 	scenario="$client: $snippet"
 }
 
-# normalize — ids and the daemon's own name differ by nature.
+# normalize — ids and the daemon's own name differ by nature; so does a
+# relative time ("Less than a second ago" / "1 second ago"), by when each
+# daemon's command ran.
 normalize() {
 	sed -E -e 's/[0-9a-f]{64}/<ID>/g' -e 's/\b[0-9a-f]{12}\b/<ID12>/g' \
-		-e 's/berth daemon/Docker daemon/g'
+		-e 's/berth daemon/Docker daemon/g' \
+		-e 's/(Less than a second|About a minute|[0-9]+ (seconds?|minutes?)) ago/<AGO> ago/g' \
+		-e 's/Up (Less than a second|About a minute|[0-9]+ (seconds?|minutes?))/Up <T>/g'
 }
 
 # same — the last `both` gave the same status and output on both daemons.
