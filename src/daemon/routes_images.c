@@ -76,29 +76,60 @@ static const char *cfg_str(const struct image *img, const char *key) {
 
 /* ---------------------------------------------------------------- list ---- */
 
-/* The "reference" filter: path.Match of the pattern against each tag's
- * familiar name and familiar name:tag. */
+/* The "reference" filter: path.Match of each pattern against a reference's
+ * familiar form ("busybox:latest", "busybox@sha256:…") and its name alone. */
+static bool ref_matches(const json_t *pats, const char *ref) {
+  _cleanup_free_ char *name = xstrdup(ref);
+  char *cut = strchr(name, '@');
+  if (!cut) {
+    char *colon = strrchr(name, ':');
+    cut = colon && !strchr(colon, '/') ? colon : NULL;
+  }
+  if (cut)
+    *cut = '\0';
+  size_t i;
+  json_t *p;
+  json_array_foreach(pats, i, p) {
+    const char *pat = json_string_value(p);
+    if (fnmatch(pat, ref, FNM_PATHNAME) == 0 || (cut && fnmatch(pat, name, FNM_PATHNAME) == 0))
+      return true;
+  }
+  return false;
+}
+
 static bool match_reference(const json_t *filters, const struct image *img) {
   json_t *pats = json_object_get(filters, "reference");
   if (!json_array_size(pats))
     return true;
-  size_t i;
-  json_t *p;
-  json_array_foreach(pats, i, p) {
-    for (size_t k = 0; img->repo_tags[k]; k++) {
-      _cleanup_free_ char *name = xstrdup(img->repo_tags[k]);
-      char *colon = strrchr(name, ':');
-      const char *pat = json_string_value(p);
-      if (fnmatch(pat, img->repo_tags[k], FNM_PATHNAME) == 0)
-        return true;
-      if (colon && !strchr(colon, '/')) {
-        *colon = '\0';
-        if (fnmatch(pat, name, FNM_PATHNAME) == 0)
-          return true;
-      }
-    }
-  }
+  for (size_t k = 0; img->repo_tags[k]; k++)
+    if (ref_matches(pats, img->repo_tags[k]))
+      return true;
+  for (size_t k = 0; img->repo_digests && img->repo_digests[k]; k++)
+    if (ref_matches(pats, img->repo_digests[k]))
+      return true;
   return false;
+}
+
+/* With a reference filter, dockerd lists only the matching tags and digests
+ * of each image it keeps (daemon/images/images.go) */
+static void keep_matching_refs(json_t *summary, const json_t *filters) {
+  json_t *pats = json_object_get(filters, "reference");
+  if (!json_array_size(pats))
+    return;
+  const char *keys[] = {"RepoTags", "RepoDigests"};
+  for (size_t k = 0; k < 2; k++) {
+    json_t *in = json_object_get(summary, keys[k]);
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(in, i, v)
+      if (json_is_string(v) && ref_matches(pats, json_string_value(v)))
+        json_array_append(out, v);
+    /* none left: a nil slice in dockerd's summary, null in its JSON */
+    json_object_set_new(summary, keys[k], json_array_size(out) ? out : json_null());
+    if (!json_array_size(out))
+      json_decref(out);
+  }
 }
 
 /* before / since: the Created of the image named by the filter. */
@@ -175,8 +206,11 @@ static void images_list(struct http_req *r) {
     bool keep = (dangling < 0 || (dangling == 1) == is_dangling) && match_reference(filters, img) &&
                 filters_match_labels(filters, "label", json_object_get(json_object_get(img->config, "config"), "Labels")) &&
                 (before < 0 || img->created < before) && (since < 0 || img->created > since);
-    if (keep)
-      json_array_append_new(out, image_summary(img));
+    if (keep) {
+      json_t *summary = image_summary(img);
+      keep_matching_refs(summary, filters);
+      json_array_append_new(out, summary);
+    }
     image_free(img);
   }
   free(imgs);

@@ -215,6 +215,17 @@ variant() {
 	[ "$output" = "app:v1" ]
 	run same_on_both images --filter 'reference=app:*' --format '{{.Repository}}:{{.Tag}}'
 	[ "$output" = "$(printf 'app:v3\napp:v1')" ]
+	# an image with tags in two repositories lists only the matching one
+	for s in "$BERTHD_SOCK" ${REF_DIR:+$REF_DIR/d.sock}; do
+		[ -S "$s" ] && dk "$s" tag app:v3 other:v3
+	done
+	run same_on_both images app --format '{{.Repository}}:{{.Tag}}'
+	[ "$output" = "$(printf 'app:v3\napp:v1')" ]
+	run same_on_both images other --format '{{.Repository}}:{{.Tag}}'
+	[ "$output" = "other:v3" ]
+	for s in "$BERTHD_SOCK" ${REF_DIR:+$REF_DIR/d.sock}; do
+		[ -S "$s" ] && dk "$s" rmi other:v3 >/dev/null
+	done
 	run same_on_both images --filter since=app:v1 --format '{{.Repository}}:{{.Tag}}'
 	[ "$output" = "app:v3" ]
 	run same_on_both image prune -f
