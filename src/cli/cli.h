@@ -349,6 +349,11 @@ int cli_print_inspect(const char *format, json_t *items, struct berr **err);
 int cli_inspect_each(struct cmd_ctx *ctx, char **names, const char *format,
                      char *(*path_of)(const char *name, const char *suffix));
 
+/* `<kind> prune` once its flags are parsed: docker's confirmation (unless
+ * force), POST `endpoint` with the filters, the "<title>:" list of the
+ * reply's `key` array, and "Total reclaimed space: …" when `space`. */
+int cli_prune(struct cmd_ctx *ctx, const char *warning, bool force, char **filters, const char *endpoint,
+              const char *key, const char *title, bool space);
 /* docker's "Are you sure you want to continue? [y/N]" prompt; true on y/yes. */
 bool cli_confirm(const char *warning);
 /* --filter k=v list → the API's filters JSON ({"k":["v"]}); *out NULL when none. */

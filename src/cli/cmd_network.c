@@ -276,34 +276,10 @@ int cmd_network_prune(struct cmd_ctx *ctx, int argc, char **argv) {
   int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
   if (rc || (rc = cmd_need_args(ctx, args, 0, 0)))
     return rc;
-  if (!force &&
-      !cli_confirm("WARNING! This will remove all custom networks not used by at least one container."))
-    return 0;
-  _cleanup_berr_ struct berr *err = NULL;
-  _cleanup_free_ char *fj = NULL;
-  if (cli_filters_json(filters, &fj, &err) < 0) {
-    cmd_print_err(err);
-    return 125;
-  }
-  struct sb p = {0};
-  sb_add(&p, "/networks/prune");
-  if (fj)
-    sb_query(&p, "filters", fj);
-  _cleanup_free_ char *path = sb_steal(&p);
-  _cleanup_json_ json_t *r = NULL;
-  if (cli_call(ctx->cli, "POST", path, NULL, &r, NULL, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  json_t *del = json_object_get(r, "NetworksDeleted");
-  if (json_array_size(del)) {
-    printf("Deleted Networks:\n");
-    size_t i;
-    json_t *d;
-    json_array_foreach(del, i, d) printf("%s\n", json_string_value(d));
-    printf("\n");
-  }
-  return 0;
+  return cli_prune(ctx,
+                   "WARNING! This will remove all custom networks not used by at least one container.",
+                   force, filters,
+                   "/networks/prune", "NetworksDeleted", "Deleted Networks", false);
 }
 
 /* ---------- network connect / disconnect ---------- */

@@ -225,33 +225,8 @@ int cmd_volume_prune(struct cmd_ctx *ctx, int argc, char **argv) {
   int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
   if (rc || (rc = cmd_need_args(ctx, args, 0, 0)))
     return rc;
-  if (!force && !cli_confirm("WARNING! This will remove all local volumes not used by at least one container."))
-    return 0;
-  _cleanup_berr_ struct berr *err = NULL;
-  _cleanup_free_ char *fj = NULL;
-  if (cli_filters_json(filters, &fj, &err) < 0) {
-    cmd_print_err(err);
-    return 125;
-  }
-  struct sb p = {0};
-  sb_add(&p, "/volumes/prune");
-  if (fj)
-    sb_query(&p, "filters", fj);
-  _cleanup_free_ char *path = sb_steal(&p);
-  _cleanup_json_ json_t *r = NULL;
-  if (cli_call(ctx->cli, "POST", path, NULL, &r, NULL, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  json_t *del = json_object_get(r, "VolumesDeleted");
-  if (json_array_size(del)) {
-    printf("Deleted Volumes:\n");
-    size_t i;
-    json_t *d;
-    json_array_foreach(del, i, d) printf("%s\n", json_string_value(d));
-    printf("\n");
-  }
-  _cleanup_free_ char *sz = fmt_human_size((double)json_integer_value(json_object_get(r, "SpaceReclaimed")), 3);
-  printf("Total reclaimed space: %s\n", sz);
-  return 0;
+  return cli_prune(ctx,
+                   "WARNING! This will remove all local volumes not used by at least one container.",
+                   force, filters,
+                   "/volumes/prune", "VolumesDeleted", "Deleted Volumes", true);
 }

@@ -462,3 +462,37 @@ out:
   cli_fini(&cli);
   return rc;
 }
+
+int cli_prune(struct cmd_ctx *ctx, const char *warning, bool force, char **filters, const char *endpoint,
+              const char *key, const char *title, bool space) {
+  if (!force && !cli_confirm(warning))
+    return 0;
+  _cleanup_berr_ struct berr *err = NULL;
+  _cleanup_free_ char *fj = NULL;
+  if (cli_filters_json(filters, &fj, &err) < 0) {
+    cmd_print_err(err);
+    return 125;
+  }
+  _cleanup_sb_ struct sb p = {0};
+  sb_add(&p, endpoint);
+  if (fj)
+    sb_query(&p, "filters", fj);
+  _cleanup_json_ json_t *r = NULL;
+  if (cli_call(ctx->cli, "POST", p.s, NULL, &r, NULL, &err) < 0) {
+    cmd_print_err(err);
+    return 1;
+  }
+  json_t *del = json_object_get(r, key);
+  if (json_array_size(del)) {
+    printf("%s:\n", title);
+    size_t i;
+    json_t *d;
+    json_array_foreach(del, i, d) printf("%s\n", json_string_value(d));
+    printf("\n");
+  }
+  if (space) {
+    _cleanup_free_ char *sz = fmt_human_size((double)json_integer_value(json_object_get(r, "SpaceReclaimed")), 3);
+    printf("Total reclaimed space: %s\n", sz);
+  }
+  return 0;
+}
