@@ -219,7 +219,9 @@ static json_t *list_entry(struct daemon *d, struct container *c, bool size) {
   size_t i;
   json_t *v;
   json_array_foreach(c->args, i, v) {
-    char *n = xasprintf("%s %s", cmd, json_string_value(v) ? json_string_value(v) : "");
+    /* dockerd (daemon/list.go) quotes an argument holding a space: 'a b' */
+    const char *a = json_string_value(v) ? json_string_value(v) : "";
+    char *n = xasprintf(strchr(a, ' ') ? "%s '%s'" : "%s %s", cmd, a);
     free(cmd);
     cmd = n;
   }
