@@ -47,7 +47,14 @@ stop_dockerd() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
 	fi
 	rm -rf "$DOCKERD_DIR"
-	rmdir "/sys/fs/cgroup/berth-test-$BERTH_TEST_TOKEN-cli" 2>/dev/null || true
+	# dockerd made its cgroup parent in every hierarchy (v1 controllers and
+	# the unified one on hybrid hosts): remove them all, children first
+	local cg
+	for cg in /sys/fs/cgroup/berth-test-"$BERTH_TEST_TOKEN"-cli /sys/fs/cgroup/*/berth-test-"$BERTH_TEST_TOKEN"-cli; do
+		[ -d "$cg" ] || continue
+		find "$cg" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null || true
+		rmdir "$cg" 2>/dev/null || true
+	done
 }
 
 setup_file() {
