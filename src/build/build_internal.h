@@ -103,3 +103,15 @@ struct brun_opts {
 };
 /* Run the container in the foreground; *status: its exit code. */
 int brun_container(const struct brun_opts *o, int *status, struct berr **err);
+
+/* ---------- gofmt.c: Go's formatting in history strings ---------- */
+
+/* strconv.Quote for the ASCII/UTF-8 text of Dockerfiles */
+void gofmt_quote(struct sbuf *b, const char *s);
+/* fmt of a []string: %q (quote) ["a" "b"], %v [a b] */
+void gofmt_strv(struct sbuf *b, const json_t *arr, bool quote);
+/* time.Duration.String() of ns */
+void gofmt_duration(struct sbuf *b, int64_t ns);
+/* fmt %q of an int: a quoted rune literal */
+void gofmt_quote_rune(struct sbuf *b, int64_t v);
+
