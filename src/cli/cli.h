@@ -159,6 +159,8 @@ char *fmt_human_duration(double secs);
 int parse_rfc3339(const char *s, double *out);
 /* Go's time.Time.String() for a unix time in UTC: "2024-01-02 03:04:05 +0000 UTC". */
 char *fmt_go_time(int64_t unix_secs);
+/* Labels as "k=v,k2=v2", keys sorted (volume ls, network ls). Caller frees. */
+char *fmt_labels(const json_t *labels);
 /* Docker's Ellipsis: cut to `max` display chars with "…". Caller frees. */
 char *fmt_ellipsis(const char *s, size_t max);
 /* Go's strconv.Quote for ASCII/UTF-8 text. Caller frees. */

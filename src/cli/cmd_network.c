@@ -21,28 +21,6 @@ static const char *network_header(const char *f) {
   return NULL;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *labels_str(const json_t *labels) {
-  size_t n = json_object_size(labels), i = 0;
-  if (!n)
-    return xstrdup("");
-  char **kv = xcalloc(n, sizeof(*kv));
-  const char *k;
-  json_t *v;
-  json_object_foreach((json_t *)labels, k, v) kv[i++] = xasprintf("%s=%s", k, json_string_value(v));
-  qsort(kv, n, sizeof(*kv), cmp_str);
-  struct sb b = {0};
-  for (i = 0; i < n; i++) {
-    sb_addf(&b, "%s%s", i ? "," : "", kv[i]);
-    free(kv[i]);
-  }
-  free(kv);
-  return sb_steal(&b);
-}
-
 /* "k=v" list → {"k":"v"} */
 static json_t *kv_object(char **list) {
   json_t *o = json_object();
@@ -154,7 +132,7 @@ int cmd_network_create(struct cmd_ctx *ctx, int argc, char **argv) {
 /* ---------- network ls ---------- */
 
 static json_t *network_row(const json_t *n, bool trunc) {
-  _cleanup_free_ char *labels = labels_str(json_object_get(n, "Labels"));
+  _cleanup_free_ char *labels = fmt_labels(json_object_get(n, "Labels"));
   const char *id = json_string_value(json_object_get(n, "Id"));
   return json_pack("{s:s%,s:O,s:O,s:O,s:s,s:s,s:s,s:O}", "ID", id ? id : "",
                    (size_t)(id && trunc && strlen(id) > 12 ? 12 : id ? strlen(id) : 0), "Name",

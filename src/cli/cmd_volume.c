@@ -21,31 +21,8 @@ static const char *volume_header(const char *f) {
   return NULL;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "k=v,k2=v2", keys sorted (docker's formatter joins the map's entries) */
-static char *labels_str(const json_t *labels) {
-  size_t n = json_object_size(labels), i = 0;
-  if (!n)
-    return xstrdup("");
-  char **kv = xcalloc(n, sizeof(*kv));
-  const char *k;
-  json_t *v;
-  json_object_foreach((json_t *)labels, k, v) kv[i++] = xasprintf("%s=%s", k, json_string_value(v));
-  qsort(kv, n, sizeof(*kv), cmp_str);
-  struct sb b = {0};
-  for (i = 0; i < n; i++) {
-    sb_addf(&b, "%s%s", i ? "," : "", kv[i]);
-    free(kv[i]);
-  }
-  free(kv);
-  return sb_steal(&b);
-}
-
 static json_t *volume_row(const json_t *v) {
-  _cleanup_free_ char *labels = labels_str(json_object_get(v, "Labels"));
+  _cleanup_free_ char *labels = fmt_labels(json_object_get(v, "Labels"));
   const json_t *u = json_object_get(v, "UsageData");
   _cleanup_free_ char *size = u ? fmt_human_size((double)json_integer_value(json_object_get(u, "Size")), 3)
                                 : xstrdup("N/A");

@@ -446,3 +446,25 @@ int parse_ram_bytes(const char *s, int64_t *out, struct berr **err) {
   *out = (int64_t)v;
   return 0;
 }
+
+static int cmp_label(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *fmt_labels(const json_t *labels) {
+  size_t n = json_object_size(labels), i = 0;
+  if (!n)
+    return xstrdup("");
+  char **kv = xcalloc(n, sizeof(*kv));
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)labels, k, v) kv[i++] = xasprintf("%s=%s", k, json_string_value(v));
+  qsort(kv, n, sizeof(*kv), cmp_label);
+  struct sb b = {0};
+  for (i = 0; i < n; i++) {
+    sb_addf(&b, "%s%s", i ? "," : "", kv[i]);
+    free(kv[i]);
+  }
+  free(kv);
+  return sb_steal(&b);
+}
