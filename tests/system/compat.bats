@@ -24,29 +24,18 @@ DOCKER_CLI=/usr/local/bin/docker
 COMPAT_PY=$BATS_TEST_DIRNAME/compat.py
 
 setup_file() {
-	local rc=0 archive
+	local rc=0
 	# development: reuse daemons already running (nothing is started/stopped)
 	if [ -n "${COMPAT_REF_HOST:-}" ] && [ -n "${COMPAT_SUT_HOST:-}" ]; then
 		export REF_HOST=$COMPAT_REF_HOST SUT_HOST=$COMPAT_SUT_HOST
 		return 0
 	fi
-	dropin_require || rc=$?
+	dropin_ref_start || rc=$?
 	[ "$rc" -ne 1 ] || return 0 # not root: every test skips
 	[ "$rc" -eq 0 ] || return 1
-	dropin_init
-	if ! dropin_start_containerd || ! dropin_start_dockerd; then
-		dropin_teardown
-		return 1
-	fi
-	REF_HOST=$DOCKER_HOST
-	if ! archive=$(BERTH_BUSYBOX_REF=busybox:latest "$FIXTURES/busybox-image.sh" docker-archive | tail -n 1) ||
-		! "$DOCKER_CLI" -H "$REF_HOST" load -i "$archive" >/dev/null; then
-		dropin_teardown
-		return 1
-	fi
 	if ! start_berthd || ! load_busybox; then
 		teardown_berthd
-		dropin_teardown
+		dropin_ref_stop
 		return 1
 	fi
 	SUT_HOST=unix://$BERTHD_SOCK
@@ -57,7 +46,7 @@ setup_file() {
 teardown_file() {
 	[ -z "${COMPAT_REF_HOST:-}" ] || return 0
 	teardown_berthd
-	dropin_teardown
+	dropin_ref_stop
 }
 
 setup() {

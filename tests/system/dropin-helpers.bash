@@ -223,6 +223,46 @@ dropin_start_dockerd() {
 	done
 }
 
+# dropin_ref_start: the reference daemon of the comparison tests (compat,
+# volumes, build, resources/security): dropin_require + dropin_init, our own
+# containerd and dockerd (--bridge none --iptables=false, see above), and the
+# busybox fixture loaded as busybox:latest.  On success exports REF_HOST
+# (unix:///tmp/berth-test-.../docker.sock) and unsets DOCKER_HOST, so that
+# nothing reaches the reference by accident.  Returns 1 when not root
+# (DROPIN_SKIP is set: every test's dropin_setup_test skips), 2 when anything
+# failed; on failure everything it started is stopped and removed again.
+# Typical setup_file:
+#	local rc=0; dropin_ref_start || rc=$?
+#	[ "$rc" -ne 1 ] || return 0; [ "$rc" -eq 0 ] || return 1
+dropin_ref_start() {
+	local rc=0 archive repo
+	dropin_require || rc=$?
+	[ "$rc" -eq 0 ] || return "$rc"
+	dropin_init
+	if ! dropin_start_containerd || ! dropin_start_dockerd; then
+		dropin_teardown
+		return 2
+	fi
+	repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	if ! archive=$(BERTH_BUSYBOX_REF=busybox:latest "$repo/tests/fixtures/busybox-image.sh" docker-archive | tail -n 1) ||
+		! "${DOCKER_CLI:-docker}" -H "$DOCKER_HOST" load -i "$archive" >/dev/null; then
+		echo "dropin_ref_start: cannot load the busybox fixture into dockerd" >&2
+		dropin_teardown
+		return 2
+	fi
+	REF_HOST=$DOCKER_HOST
+	unset DOCKER_HOST
+	export REF_HOST
+}
+
+# dropin_ref_stop: stop the reference daemons by PID and remove everything
+# dropin_ref_start made (dropin_teardown); safe after a failed or skipped
+# start and when called twice.
+dropin_ref_stop() {
+	dropin_teardown
+	unset REF_HOST
+}
+
 # dropin_teardown: stop everything we started and remove everything we made.
 # Safe to call more than once and after a partial setup.
 dropin_teardown() {

@@ -19,24 +19,13 @@ DOCKER_CLI=/usr/local/bin/docker
 # limits_setup_file: both daemons (berthd with $BERTHD_CONFIG if the caller
 # wrote one first).
 limits_setup_file() {
-	local rc=0 archive
-	dropin_require || rc=$?
+	local rc=0
+	dropin_ref_start || rc=$?
 	[ "$rc" -ne 1 ] || return 0 # not root: every test skips
 	[ "$rc" -eq 0 ] || return 1
-	dropin_init
-	if ! dropin_start_containerd || ! dropin_start_dockerd; then
-		dropin_teardown
-		return 1
-	fi
-	REF_HOST=$DOCKER_HOST
-	if ! archive=$(BERTH_BUSYBOX_REF=busybox:latest "$FIXTURES/busybox-image.sh" docker-archive | tail -n 1) ||
-		! "$DOCKER_CLI" -H "$REF_HOST" load -i "$archive" >/dev/null; then
-		dropin_teardown
-		return 1
-	fi
 	if ! start_berthd || ! load_busybox; then
 		teardown_berthd
-		dropin_teardown
+		dropin_ref_stop
 		return 1
 	fi
 	SUT_HOST=unix://$BERTHD_SOCK
@@ -46,7 +35,7 @@ limits_setup_file() {
 
 limits_teardown_file() {
 	teardown_berthd
-	dropin_teardown
+	dropin_ref_stop
 }
 
 limits_setup() {
