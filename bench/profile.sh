@@ -86,14 +86,15 @@ stages = [
     ("detached → runtime spawned (logs, pidfile, socket)", "shim_fork", "rt_create_exec"),
     ("berth-runc create (exec → exit)", "rt_create_exec", "rt_create_exit"),
     ("create exit → berthd sees the shim up", "rt_create_exit", "shim_up"),
-    ("shim up → berth-runc start exits", "shim_up", "rt_start_exit"),
-    ("start exit → container execs /bin/true", "rt_start_exit", "true_exec"),
+    ("shim up → container execs /bin/true (start)", "shim_up", "true_exec"),
+    ("  of which berth-runc start (exec → exit), when run", "rt_start_exec", "rt_start_exit"),
     ("/bin/true runs and exits", "true_exec", "true_exit"),
     ("exit → berthd notices it", "true_exit", "exited"),
-    ("berth-runc delete (berthd → shim → runtime)", "exited", "deleted"),
-    ("rw layer removal + unregister", "deleted", "removed"),
+    ("noticed → removal begins (shim delete, unmount, save)", "exited", "deleted"),
+    ("rw layer, directories, unregister", "deleted", "removed"),
     ("removed → CLI exits", "removed", "cli_exit"),
     ("total (CLI exec → CLI exit)", "cli_exec", "cli_exit"),
+    ("(berth-runc delete in the shim, after its reply)", "rt_delete_exec", "rt_delete_exit"),
 ]
 perf_re = re.compile(r"^\s*(\S.*?)\s+(\d+)\s+(\d+\.\d+):\s+(\S+):\s+(.*)$")
 log_re = re.compile(r"^\[(\d+\.\d+) \d+\] (.*)$")
@@ -119,8 +120,13 @@ for i in range(1, runs + 1):
                 if "/berth-shim " in rest + " ":
                     m.setdefault("shim_exec", t)
                 elif "/berth-runc " in rest + " ":
+                    # create first; then `start` before the container's exec
+                    # (the shim writes exec.fifo itself for berth-runc: none),
+                    # `delete` after its exit
                     runc_exec += 1
-                    name = {1: "rt_create", 2: "rt_start", 3: "rt_delete"}.get(runc_exec)
+                    name = ("rt_create" if runc_exec == 1 else
+                            "rt_delete" if "true_exit" in m else
+                            "rt_start" if "true_exec" not in m else None)
                     if name:
                         m.setdefault(name + "_exec", t); rt_pids[pid] = name
                 elif "filename=/bin/true" in rest:
@@ -150,5 +156,5 @@ for name, _, _ in stages:
     if v:
         print(f"| {name} | {statistics.median(v):.2f} | {min(v):.2f} |")
     else:
-        print(f"| {name} | n/a | n/a |")
+        print(f"| {name} | — | — |")
 EOF

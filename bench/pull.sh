@@ -22,103 +22,26 @@
 # No thresholds: this script never fails because something is slow.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init pull.sh
 runs=3
 layers=5
 mb=40
-write_doc=1
-doc=$repo/docs/benchmarks.md
-cmdline=bench/pull.sh
-build=${BERTH_BUILD_DIR:-$repo/build}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-n | -l | -s | --doc)
-		[ $# -ge 2 ] || { echo "pull.sh: $1 needs a value" >&2; exit 2; }
-		case "$1" in
-		-n) runs=$2 ;;
-		-l) layers=$2 ;;
-		-s) mb=$2 ;;
-		--doc) doc=$2 ;;
-		esac
-		[ "$1" = --doc ] || cmdline="$cmdline $1 $2"
-		shift 2
-		;;
-	--no-doc) write_doc=; shift ;;
-	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "pull.sh: unknown argument '$1'" >&2; exit 2 ;;
-	esac
-done
-case "$runs$layers$mb" in *[!0-9]*) echo "pull.sh: -n, -l, -s take numbers" >&2; exit 2 ;; esac
-[ "$(id -u)" -eq 0 ] || { echo "pull.sh: run as root" >&2; exit 1; }
-
-BERTH=$build/src/cli/berth
-BERTHD=$build/src/daemon/berthd
-SHIM=$build/src/shim/berth-shim
-export BERTH_RUNC=$build/src/berth-runc
-for b in "$BERTH" "$BERTHD" "$SHIM" "$BERTH_RUNC"; do
-	[ -x "$b" ] || { echo "pull.sh: $b missing (build first: ninja -C build)" >&2; exit 1; }
-done
-bash "$repo/scripts/setup-peers"
+bench_args '2,16p' -n:runs -l:layers -s:mb -- "$@"
+bench_require
 
 # ---- daemons and registry -------------------------------------------------
-# shellcheck source=../tests/system/dropin-helpers.bash
-. "$repo/tests/system/dropin-helpers.bash"
+bench_engines
 # shellcheck source=../tests/system/registry-helpers.bash
 . "$repo/tests/system/registry-helpers.bash"
-dropin_init
-work=$DROPIN_DIR
-BERTHD_PID=
 REG_DIR= # shellcheck disable=SC2034 # read by reg_stop (registry-helpers.bash)
-cleanup() {
-	set +e
-	[ -z "$BERTHD_PID" ] || dropin_stop_pid "$BERTHD_PID"
-	awk -v p="$work/berth" 'index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m"; done
-	reg_stop
-	dropin_teardown
-}
-trap cleanup EXIT INT TERM
-
-# no debug logging in a benchmark (see bench/run.sh)
-undebug() {
-	local f=$1 body
-	body=$(declare -f "$f" | sed -e 's/level = "debug"/level = "info"/' -e 's/ --debug;$/;/')
-	[ "$body" != "$(declare -f "$f")" ] || { echo "pull.sh: no debug switch found in $f" >&2; exit 1; }
-	eval "bench_${body}"
-}
-undebug dropin_start_containerd
-undebug dropin_start_dockerd
+bench_cleanup_hook() { reg_stop; }
 
 echo "==> starting the registry, dockerd (+ containerd) and berthd"
 reg_start anon
-bench_dropin_start_containerd
-bench_dropin_start_dockerd
-BERTH_SOCK=unix://$work/berth/berth.sock
-echo '{}' >"$work/daemon.json"
-start_bench_berthd() {
-	mkdir -p "$work/berth/data" "$work/berth/exec"
-	"$BERTHD" --config-file "$work/daemon.json" \
-		--data-root "$work/berth/data" --exec-root "$work/berth/exec" \
-		-H "$BERTH_SOCK" --pidfile "$work/berth/berthd.pid" \
-		--cgroup-parent "/$DROPIN_TOKEN/berth" --bridge none --iptables=false --ip6tables=false \
-		--shim-path "$SHIM" --runtime-path "$BERTH_RUNC" >>"$work/berthd.log" 2>&1 &
-	BERTHD_PID=$!
-	local n=100
-	until "$BERTH" -H "$BERTH_SOCK" version >/dev/null 2>&1; do
-		kill -0 "$BERTHD_PID" 2>/dev/null && [ $((n -= 1)) -gt 0 ] || { tail "$work/berthd.log" >&2; exit 1; }
-		sleep 0.1
-	done
-}
-# a berthd on an empty data root (stop, unmount, wipe, start)
-restart_bench_berthd() {
-	dropin_stop_pid "$BERTHD_PID"
-	awk -v p="$work/berth" 'index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m"; done
-	rm -rf "$work/berth"
-	start_bench_berthd
-}
-start_bench_berthd
+bench_start_docker
+bench_start_berthd
 
 echo "==> making a $layers-layer image of $((layers * mb)) MB of random data"
 reg_make_image "$work/image.tar" bench-pull:latest "$layers" $((mb * 1000 * 1000))
@@ -147,7 +70,7 @@ sha_file_rate=$(cpu_rate sha256sum "$blob")
 gunzip_rate=$(cpu_rate gzip -dc "$blob")
 
 # ---- the pulls --------------------------------------------------------------
-load_start=$(cut -d" " -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 B=("$BERTH" -H "$BERTH_SOCK")
 D=(docker)
 reset() { # remove the image and anything it left
@@ -175,19 +98,18 @@ for ((i = 1; i <= runs; i++)); do
 	left=$(berth_blobs)
 	if [ "$left" -gt 0 ]; then
 		left_note="berthd kept $left blob(s) after \`rmi\` + \`image prune -a\`, so it was restarted on an empty data root before its run (not timed)."
-		restart_bench_berthd
+		bench_restart_berthd
 	fi
 	pull_ms "${B[@]}" >>"$work/berth.ms"
 done
 reset "${D[@]}"
 reset "${B[@]}"
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 d_ms=$(median <"$work/docker.ms")
 b_ms=$(median <"$work/berth.ms")
 mbps() { awk -v b="$bytes" -v ms="$1" 'BEGIN { printf "%.0f", b / (ms / 1000) / 1e6 }'; }
 d_rate=$(mbps "$d_ms")
 b_rate=$(mbps "$b_ms")
-ratio=$(awk -v a="$b_rate" -v b="$d_rate" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }')
+ratio=$(ratio "$b_rate" "$d_rate")
 all_d=$(paste -sd' ' "$work/docker.ms")
 all_b=$(paste -sd' ' "$work/berth.ms")
 
@@ -217,17 +139,4 @@ EOF
 )
 echo
 echo "$report"
-if [ -n "$write_doc" ]; then
-	python3 - "$doc" "$report" <<'EOF'
-import re, sys
-path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n"
-pat = re.compile(r"^## Pull\n.*?(?=^## |\Z)", re.S | re.M)
-text = pat.sub(section + "\n", text) if pat.search(text) else text.rstrip() + "\n\n" + section
-open(path, "w").write(text)
-EOF
-	echo "(written to ${doc#"$repo"/})"
-fi
+bench_write_doc '## Pull' "$report"

@@ -27,153 +27,32 @@
 # No thresholds: this script never fails because something is slow.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run.sh
 iterations=30
 parallel=50
 ps_count=100
-write_doc=1
-doc=$repo/docs/benchmarks.md
-cmdline=bench/run.sh
-build=${BERTH_BUILD_DIR:-$repo/build}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-n | -p | -c | --doc)
-		[ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
-		case "$1" in
-		-n) iterations=$2 ;;
-		-p) parallel=$2 ;;
-		-c) ps_count=$2 ;;
-		--doc) doc=$2 ;;
-		esac
-		[ "$1" = --doc ] || cmdline="$cmdline $1 $2"
-		shift 2
-		;;
-	--no-doc) write_doc=; shift ;;
-	-h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
-	esac
-done
-case "$iterations$parallel$ps_count" in *[!0-9]*) echo "run.sh: -n, -p, -c take numbers" >&2; exit 2 ;; esac
-[ "$(id -u)" -eq 0 ] || { echo "run.sh: run as root" >&2; exit 1; }
-
-BERTH=$build/src/cli/berth
-BERTHD=$build/src/daemon/berthd
-SHIM=$build/src/shim/berth-shim
-export BERTH_RUNC=$build/src/berth-runc
-for b in "$BERTH" "$BERTHD" "$SHIM" "$BERTH_RUNC"; do
-	[ -x "$b" ] || { echo "run.sh: $b missing (build first: ninja -C build)" >&2; exit 1; }
-done
-bash "$repo/scripts/setup-peers"
-python=/usr/bin/python3
-
-# ---- the two engines ------------------------------------------------------
-# shellcheck source=../tests/system/dropin-helpers.bash
-. "$repo/tests/system/dropin-helpers.bash"
-dropin_init
-work=$DROPIN_DIR
-BERTHD_PID=
-cleanup() {
-	set +e
+bench_args '2,8p' -n:iterations -p:parallel -c:ps_count -- "$@"
+bench_require
+bench_engines
+# no live restore: berthd stops its containers on SIGTERM; remove them first
+bench_cleanup_hook() {
 	if [ -n "$BERTHD_PID" ]; then
-		# no live restore: berthd stops its containers on SIGTERM
 		"$BERTH" -H "$BERTH_SOCK" rm -f $("$BERTH" -H "$BERTH_SOCK" ps -aq 2>/dev/null) >/dev/null 2>&1
-		dropin_stop_pid "$BERTHD_PID"
 	fi
 	docker rm -f $(docker ps -aq 2>/dev/null) >/dev/null 2>&1
-	awk -v p="$work/berth" 'index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m"; done
-	dropin_teardown
 }
-trap cleanup EXIT INT TERM
-
-# The drop-in tests run dockerd and containerd with debug logging (their logs
-# explain failures); a benchmark must not: the same starters, with the debug
-# switches turned off (berthd runs without -D too). Fails loudly if the
-# helpers change so that the switches are no longer found.
-undebug() {
-	local f=$1 body
-	body=$(declare -f "$f" | sed -e 's/level = "debug"/level = "info"/' -e 's/ --debug;$/;/')
-	[ "$body" != "$(declare -f "$f")" ] || { echo "run.sh: no debug switch found in $f" >&2; exit 1; }
-	eval "bench_${body}"
-}
-undebug dropin_start_containerd
-undebug dropin_start_dockerd
 
 echo "==> starting dockerd (+ containerd) and berthd"
-bench_dropin_start_containerd
-bench_dropin_start_dockerd
-mkdir -p "$work/berth/data" "$work/berth/exec"
-echo '{}' >"$work/berth/daemon.json"
-BERTH_SOCK=unix://$work/berth/berth.sock
-"$BERTHD" --config-file "$work/berth/daemon.json" \
-	--data-root "$work/berth/data" --exec-root "$work/berth/exec" \
-	-H "$BERTH_SOCK" --pidfile "$work/berth/berthd.pid" \
-	--cgroup-parent "/$DROPIN_TOKEN/berth" --bridge none --iptables=false --ip6tables=false \
-	--shim-path "$SHIM" --runtime-path "$BERTH_RUNC" >"$work/berthd.log" 2>&1 &
-BERTHD_PID=$!
-n=100
-until "$BERTH" -H "$BERTH_SOCK" version >/dev/null 2>&1; do
-	kill -0 "$BERTHD_PID" 2>/dev/null && [ $((n -= 1)) -gt 0 ] || { tail "$work/berthd.log" >&2; exit 1; }
-	sleep 0.1
-done
-
-archive=$(BERTH_BUSYBOX_REF=busybox:latest "$repo/tests/fixtures/busybox-image.sh" docker-archive)
-docker load -q -i "$archive" >/dev/null
-"$BERTH" -H "$BERTH_SOCK" load -q -i "$archive" >/dev/null
+bench_start_docker
+bench_start_berthd
+bench_load_busybox
 
 D=(docker)
 B=("$BERTH" -H "$BERTH_SOCK")
 
-# ---- timing driver ----------------------------------------------------------
-# time_cmds N CMD_A... -- CMD_B...: alternate the two commands N times, print
-# "median_a p90_a median_b p90_b" in milliseconds.
-time_alternating() {
-	"$python" - "$@" <<'EOF'
-import os, sys, time
-n = int(sys.argv[1]); rest = sys.argv[2:]; i = rest.index("--")
-a, b = rest[:i], rest[i + 1:]
-def run(cmd):
-    t = time.perf_counter_ns()
-    pid = os.posix_spawnp(cmd[0], cmd, os.environ,
-                          file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
-    _, st = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(st) != 0:
-        sys.exit(f"{cmd} failed")
-    return (time.perf_counter_ns() - t) / 1e6
-for _ in range(3):
-    run(a); run(b)
-ta, tb = [], []
-for k in range(n):
-    order = [(a, ta), (b, tb)] if k % 2 == 0 else [(b, tb), (a, ta)]
-    for cmd, out in order:
-        out.append(run(cmd))
-def q(v, p):
-    v = sorted(v); return v[min(len(v) - 1, int(p * len(v)))]
-print(f"{q(ta, .5):.1f} {q(ta, .9):.1f} {q(tb, .5):.1f} {q(tb, .9):.1f}")
-EOF
-}
-
-# time_parallel N CMD...: start N copies at once, print ms until all are done.
-time_parallel() {
-	"$python" - "$@" <<'EOF'
-import os, sys, time
-n = int(sys.argv[1]); cmd = sys.argv[2:]
-t = time.perf_counter_ns()
-pids = [os.posix_spawnp(cmd[0], cmd, os.environ,
-        file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)]) for _ in range(n)]
-bad = 0
-for p in pids:
-    _, st = os.waitpid(p, 0)
-    bad += os.waitstatus_to_exitcode(st) != 0
-print(f"{(time.perf_counter_ns() - t) / 1e6:.0f}")
-if bad: sys.exit(f"{bad} of {n} failed")
-EOF
-}
-
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+# time_alternating, time_parallel, median, rss_kib, ratio: bench/lib.sh
 
 # ---- memory first (idle daemons) --------------------------------------------
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -270,17 +149,4 @@ EOF
 )
 echo
 echo "$report"
-if [ -n "$write_doc" ]; then
-	"$python" - "$doc" "$report" <<'EOF'
-import re, sys
-path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n"
-pat = re.compile(r"^## Engine \(bench/run\.sh\)\n.*?(?=^## |\Z)", re.S | re.M)
-text = pat.sub(section + "\n", text) if pat.search(text) else text.rstrip() + "\n\n" + section
-open(path, "w").write(text)
-EOF
-	echo "(written to ${doc#"$repo"/})"
-fi
+bench_write_doc '## Engine \(bench/run\.sh\)' "$report"
