@@ -201,6 +201,33 @@ struct store *builder_store(struct builder *b);
 /* The host dir of RUN --mount=type=cache with key `key` (caller frees; not created). */
 char *builder_cache_mount_dir(struct builder *b, const char *key);
 
+/* A build secret (--secret id=…): its bytes, in memory only. */
+struct build_secret {
+  char *id;
+  unsigned char *data;
+  size_t len;
+};
+
+/* ---------- build secrets (secrets.c; also compiled into the CLI) ---------- */
+
+#define BUILD_SECRET_MAX (500 * 1024) /* BuildKit's MaxSecretSize */
+#define BUILD_SECRETS_HEADER "X-Berth-Build-Secrets"
+/* One --secret flag: id=X[,src=FILE][,env=VAR][,type=file|env]. */
+struct build_secret_spec {
+  char *id, *src, *env;
+};
+/* Parse a --secret value (buildx's errors). */
+int build_secret_spec_parse(const char *spec, struct build_secret_spec *out, struct berr **err);
+void build_secret_spec_free(struct build_secret_spec *s);
+/* Read the secret (env var or file; neither given: the env var named like
+ * the id if set, else the file) and append its record to the wire bytes
+ * (*wire, *wire_len) (malloc'd; the caller wipes them with explicit_bzero). */
+int build_secret_encode(const struct build_secret_spec *spec, char **wire, size_t *wire_len, struct berr **err);
+/* The wire bytes → secrets (a later id replaces an earlier one). */
+int build_secrets_decode(const char *buf, size_t len, struct build_secret **out, size_t *n, struct berr **err);
+/* Wipe and free. */
+void build_secrets_free(struct build_secret *s, size_t n);
+
 /* POST /build's options (dockerd's query parameters). */
 struct build_opts {
   const char *context_dir;  /* the unpacked context */
@@ -215,12 +242,38 @@ struct build_opts {
   const char *cgroup_parent; /* RUN containers go in <parent>/builder-<id> */
   const char *network;       /* networkmode: "default"/"none" (a new empty netns), "host" */
   int *exit_code;            /* set to a failed RUN's exit code (else 0); may be NULL */
+  /* --secret (build-opts): what RUN --mount=type=secret reads; never written
+   * to a layer, the cache key, history or disk (the caller wipes it). */
+  const struct build_secret *secrets;
+  size_t nsecrets;
+  /* --no-cache-filter: names of stages whose steps never use the cache */
+  char *const *nocache_stages;
+  /* RUN's network (the daemon's, routes_build.c: the builder does not
+   * reach src/net): a namespace for step `id` with lo up and, when `bridge`
+   * ("default" mode), an endpoint on the default bridge (*netns, caller
+   * frees: its path for the runtime; NULL: let the runtime make one);
+   * net_teardown removes it all (veth, address, namespace) after the step.
+   * NULL callbacks: the runtime makes a new namespace for every RUN. */
+  int (*net_setup)(void *net_ctx, const char *id, bool bridge, char **netns, struct berr **err);
+  void (*net_teardown)(void *net_ctx, const char *id);
+  void *net_ctx;
   /* Output text ("Step 1/3 : FROM busybox\n"): each call is one "stream"
    * message (also when quiet: the caller keeps it for an error). aux(ctx,
    * id) gets the final image ID. */
   void (*out)(void *ctx, const char *text);
   void (*aux)(void *ctx, const char *image_id);
   void *ctx;
+  /* Another JSON message of the output (a pull's progress, as dockerd's
+   * builder forwards it); may be NULL. Called on the build_run thread. */
+  void (*msg)(void *ctx, json_t *m);
+  /* Pull `ref` into the store (FROM an image not in it, or any with
+   * --pull): the daemon's registry client. Progress messages go to
+   * emit(ectx, m) (from any thread, one at a time; m stays the caller's);
+   * *image_id (caller frees) is
+   * the pulled image's ID. NULL: pulling is not possible. */
+  int (*pull_image)(void *pull_ctx, const char *ref, void (*emit)(void *ectx, json_t *m), void *ectx, char **image_id,
+              struct berr **err);
+  void *pull_ctx;
 };
 /* Run a build; *image_id (caller frees) is the result. Errors are Docker's
  * text (parse errors with their line, "COPY failed: …"). */
@@ -232,3 +285,12 @@ int build_run(struct builder *b, const struct build_opts *o, char **image_id, st
  * frees). Entries escaping the dir are refused. */
 int build_context_unpack(struct builder *b, ssize_t (*rd)(void *rctx, void *buf, size_t len), void *rctx,
                          char **dir, struct berr **err);
+/* Hand the context dir back after the build (instead of removing it): the
+ * builder keeps a few warm for the next build_context_unpack to update in
+ * place, and removes the others. The caller still frees the string. */
+void build_context_release(struct builder *b, const char *dir);
+/* builder.c, for context.c: a dir for a new context, a warm one when there
+ * is one (*dir, caller frees); and marking one as not to be kept warm
+ * (renames it, updating *dir). */
+int builder_context_claim(struct builder *b, char **dir, struct berr **err);
+void builder_context_no_warm(struct builder *b, char **dir);

@@ -97,6 +97,7 @@ struct brun_opts {
   uid_t uid;
   gid_t gid;
   bool host_net;
+  const char *netns;         /* join this network namespace (NULL: a new one, or the host's) */
   const json_t *mounts;      /* extra OCI mounts (may be NULL) */
   void (*out)(void *ctx, const char *text);
   void *ctx;
@@ -115,3 +116,96 @@ void gofmt_duration(struct sbuf *b, int64_t ns);
 /* fmt %q of an int: a quoted rune literal */
 void gofmt_quote_rune(struct sbuf *b, int64_t v);
 
+
+/* ---------- exec.c: build state and step helpers (shared with run_step.c) ---------- */
+
+struct sstate {          /* one stage */
+  char *image;           /* current image ID, NULL for scratch before any commit */
+  json_t *config;        /* the image's "config" being built */
+  char *author;          /* MAINTAINER */
+  struct bvars args;     /* ARGs declared in this stage, with values */
+  bool cmd_set;          /* CMD given in this stage (ENTRYPOINT resets an inherited one) */
+  bool nocache;          /* --no-cache, or the stage is in --no-cache-filter */
+};
+
+struct bstate {
+  struct builder *b;
+  struct store *s;
+  const struct build_opts *o;
+  struct dockerfile *df;
+  struct bgraph g;
+  char *tmp;             /* this build's temp dir */
+  int ctx_fd;            /* the context dir */
+  struct bvars global;   /* meta ARGs + predefined platform args */
+  char **stage_image;    /* result of each stage (indexed like df->stages) */
+  char **used_args;      /* build args consumed */
+  int step, nsteps;
+  int line;              /* the instruction being run (warnings) */
+  struct berr **err;
+};
+
+struct rootfs {
+  struct builder *b;
+  struct store *s;
+  char *cid;
+  char *path;
+  int fd;
+};
+
+void bx_out(struct bstate *bs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Variables an instruction of the stage sees: its ARGs, then ENV (wins). */
+void bx_stage_vars(const struct sstate *ss, struct bvars *v);
+json_t *bx_shell_of(const struct sstate *ss);
+json_t *bx_strv_json(char *const *v);
+/* The step's cache key: sha256(parent, created_by, config). */
+char *bx_cache_key(const struct sstate *ss, const char *created_by, const char *extra);
+/* Adopt a cached image: its config becomes the stage's. */
+int bx_use_cache(struct bstate *bs, struct sstate *ss, const char *id);
+/* An overlay snapshot of `image` (NULL: scratch), mounted; rf->fd its root. */
+int bx_rootfs_open(struct bstate *bs, const char *image, struct rootfs *rf);
+void bx_rootfs_close(struct rootfs *rf);
+/* The snapshot's changes → a layer on top of ss->image → commit. */
+int bx_layer_commit(struct bstate *bs, struct sstate *ss, struct rootfs *rf, const char *created_by,
+                    const char *cache);
+char *bx_workdir_of(const struct sstate *ss);
+bool bx_is_proxy_arg(const char *k);
+
+/* ---------- run_step.c: the RUN instruction ---------- */
+
+/* RUN --mount=type=secret's options, parsed (workdir: for a relative target). */
+struct bsecret_mount {
+  char *id;
+  char *target;   /* absolute; NULL: env= only */
+  char *env;      /* env=VAR or NULL */
+  bool required;
+  uint32_t mode, uid, gid;
+};
+int bsecret_mount_parse(const char *spec, const char *workdir, struct bsecret_mount *m, struct berr **err);
+void bsecret_mount_free(struct bsecret_mount *m);
+
+int bx_do_run(struct bstate *bs, struct sstate *ss, const struct binstr *in);
+/* --no-cache, or stage si named in --no-cache-filter: its steps skip the cache. */
+bool bx_stage_nocache(const struct bstate *bs, size_t si);
+
+/* ---------- stages.c: the stage scheduler (build-graph) ---------- */
+
+/* Build stage `si` into bs->stage_image[si]; stops before an instruction
+ * once *cancel (may be NULL) is set. */
+int bx_build_stage(struct bstate *bs, size_t si, const bool *cancel);
+/* Build every needed stage, independent ones concurrently; output in the
+ * sequential order; the first failure cancels the rest. */
+int bx_run_stages(struct bstate *bs);
+
+/* ---------- fetch.c: ADD <url> (build-graph) ---------- */
+
+struct bfetch {
+  char *name;        /* dockerd's file name: the URL path's last element, else
+                        Content-Disposition's filename; NULL when neither */
+  char *file;        /* the file created in the dir (name, or "download") */
+  char sha256[65];   /* hex of the content */
+};
+/* GET an http:// URL (redirects followed) into a new file of dir_fd: mode
+ * 0600, mtime from Last-Modified (else the epoch). Errors name the URL with
+ * Go's wording. */
+int bfetch_url(const char *url, int dir_fd, struct bfetch *out, struct berr **err);
+void bfetch_free(struct bfetch *f);

@@ -16,8 +16,9 @@
  * parent image ID + the step's created_by (resolved args; COPY's content
  * hash) + the resulting config.
  *
- * Stages: only those the target needs, in graph level order. RUN runs in a
- * berth-runc container over a snapshot (run.c); Go's formatting of history
+ * Stages: only those the target needs, in graph level order. The RUN step
+ * is in run_step.c (its container in run.c), sharing this file's state and
+ * helpers through build_internal.h (bx_*); Go's formatting of history
  * strings is in gofmt.c.
  */
 #include <ctype.h>
@@ -35,32 +36,7 @@
 
 /* ---------- build state ---------- */
 
-struct sstate {          /* one stage */
-  char *image;           /* current image ID, NULL for scratch before any commit */
-  json_t *config;        /* the image's "config" being built */
-  char *author;          /* MAINTAINER */
-  struct bvars args;     /* ARGs declared in this stage, with values */
-  bool cmd_set;          /* CMD given in this stage (ENTRYPOINT resets an inherited one) */
-};
-
-struct bstate {
-  struct builder *b;
-  struct store *s;
-  const struct build_opts *o;
-  struct dockerfile *df;
-  struct bgraph g;
-  char *tmp;             /* this build's temp dir */
-  int ctx_fd;            /* the context dir */
-  struct bvars global;   /* meta ARGs + predefined platform args */
-  char **stage_image;    /* result of each stage (indexed like df->stages) */
-  char **used_args;      /* build args consumed */
-  int step, nsteps;
-  int line;              /* the instruction being run (warnings) */
-  struct berr **err;
-};
-
-static void out(struct bstate *bs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(struct bstate *bs, const char *fmt, ...) {
+void bx_out(struct bstate *bs, const char *fmt, ...) {
   if (!bs->o->out) /* quiet builds: the route keeps the text for an error */
     return;
   va_list ap;
@@ -108,7 +84,7 @@ static const char *buildarg(struct bstate *bs, const char *name) {
 }
 
 /* Variables an instruction of the stage sees: its ARGs, then ENV (wins). */
-static void stage_vars(const struct sstate *ss, struct bvars *v) {
+void bx_stage_vars(const struct sstate *ss, struct bvars *v) {
   bvars_copy(v, &ss->args);
   json_t *env = json_object_get(ss->config, "Env");
   size_t i;
@@ -126,14 +102,14 @@ static void stage_vars(const struct sstate *ss, struct bvars *v) {
 /* BuildKit's UndefinedVar check, as a warning (dockerd expands to ""). */
 static void warn_missing(struct bstate *bs, char **missing) {
   for (size_t i = 0; missing && missing[i]; i++)
-    out(bs, "[Warning] UndefinedVar: Usage of undefined variable '$%s' (line %d)\n", missing[i], bs->line);
+    bx_out(bs, "[Warning] UndefinedVar: Usage of undefined variable '$%s' (line %d)\n", missing[i], bs->line);
   strv_free(missing);
 }
 
 static int expand(struct bstate *bs, const struct sstate *ss, const char *word, char **outp) {
   struct bvars v = {0};
   char **missing = NULL;
-  stage_vars(ss, &v);
+  bx_stage_vars(ss, &v);
   v.missing = &missing;
   int r = build_expand_word(word, bs->df->escape, &v, outp, bs->err);
   bvars_free(&v);
@@ -141,7 +117,7 @@ static int expand(struct bstate *bs, const struct sstate *ss, const char *word, 
   return r;
 }
 
-static json_t *shell_of(const struct sstate *ss) {
+json_t *bx_shell_of(const struct sstate *ss) {
   json_t *sh = json_object_get(ss->config, "Shell");
   if (json_is_array(sh) && json_array_size(sh) > 0)
     return json_incref(sh);
@@ -149,7 +125,7 @@ static json_t *shell_of(const struct sstate *ss) {
 }
 
 static char *shell_prefix(const struct sstate *ss) {
-  _cleanup_json_ json_t *sh = shell_of(ss);
+  _cleanup_json_ json_t *sh = bx_shell_of(ss);
   struct sbuf b = {0};
   size_t i;
   json_t *e;
@@ -161,9 +137,28 @@ static char *shell_prefix(const struct sstate *ss) {
   return sbuf_steal(&b);
 }
 
+/* The config as the key sees it: fields holding a zero value (null, false,
+ * "", 0, {} or []) dropped, so that a config read back from the store (which
+ * spells every field, as Docker's does) keys like the one just committed. */
+static char *config_key_text(const json_t *cfg) {
+  if (!json_is_object(cfg))
+    return json_dumps(cfg, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+  _cleanup_json_ json_t *c = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)cfg, k, v) {
+    bool zero = json_is_null(v) || json_is_false(v) || (json_is_string(v) && !*json_string_value(v)) ||
+                (json_is_integer(v) && json_integer_value(v) == 0) ||
+                (json_is_object(v) && json_object_size(v) == 0) || (json_is_array(v) && json_array_size(v) == 0);
+    if (!zero)
+      json_object_set(c, k, v);
+  }
+  return json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+}
+
 /* The step's cache key: sha256(parent, created_by, config). */
-static char *cache_key(const struct sstate *ss, const char *created_by, const char *extra) {
-  _cleanup_free_ char *cfg = json_dumps(ss->config, JSON_SORT_KEYS | JSON_COMPACT);
+char *bx_cache_key(const struct sstate *ss, const char *created_by, const char *extra) {
+  _cleanup_free_ char *cfg = ss->config ? config_key_text(ss->config) : NULL;
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   EVP_DigestInit_ex(md, EVP_sha256(), NULL);
   const char *parts[] = {ss->image ? ss->image : "scratch", created_by, cfg ? cfg : "", ss->author ? ss->author : "",
@@ -187,7 +182,7 @@ static int commit(struct bstate *bs, struct sstate *ss, const char *diff_id, con
   json_object_set_new(cfg, "Image", json_string(ss->image ? ss->image : ""));
   _cleanup_json_ json_t *cc = json_deep_copy(cfg);
   /* container_config.Cmd: the shell + "#(nop) " + the text, as dockerd */
-  _cleanup_json_ json_t *sh = shell_of(ss);
+  _cleanup_json_ json_t *sh = bx_shell_of(ss);
   _cleanup_free_ char *prefix = shell_prefix(ss);
   json_t *ccmd = json_deep_copy(sh);
   const char *rest = created_by + (str_has_prefix(created_by, prefix) ? strlen(prefix) + 1 : 0);
@@ -219,12 +214,12 @@ static int commit(struct bstate *bs, struct sstate *ss, const char *diff_id, con
   free(ss->image);
   ss->image = id;
   _cleanup_free_ char *sid = short_id(id);
-  out(bs, " ---> %s\n", sid);
+  bx_out(bs, " ---> %s\n", sid);
   return 0;
 }
 
 /* Adopt a cached image: its config becomes the stage's. */
-static int use_cache(struct bstate *bs, struct sstate *ss, const char *id) {
+int bx_use_cache(struct bstate *bs, struct sstate *ss, const char *id) {
   struct image *img = NULL;
   int r = store_image_get(bs->s, id, &img, bs->err);
   if (r < 0)
@@ -237,7 +232,7 @@ static int use_cache(struct bstate *bs, struct sstate *ss, const char *id) {
   ss->image = xstrdup(img->id);
   image_free(img);
   _cleanup_free_ char *sid = short_id(id);
-  out(bs, " ---> Using cache\n ---> %s\n", sid);
+  bx_out(bs, " ---> Using cache\n ---> %s\n", sid);
   return 0;
 }
 
@@ -245,26 +240,18 @@ static int use_cache(struct bstate *bs, struct sstate *ss, const char *id) {
 static int meta_commit(struct bstate *bs, struct sstate *ss, const char *text) {
   _cleanup_free_ char *prefix = shell_prefix(ss);
   _cleanup_free_ char *by = xasprintf("%s #(nop)  %s", prefix, text);
-  _cleanup_free_ char *key = cache_key(ss, by, NULL);
-  if (!bs->o->nocache) {
+  _cleanup_free_ char *key = bx_cache_key(ss, by, NULL);
+  if (!ss->nocache) {
     _cleanup_free_ char *hit = builder_cache_get(bs->b, key);
     if (hit)
-      return use_cache(bs, ss, hit);
+      return bx_use_cache(bs, ss, hit);
   }
   return commit(bs, ss, NULL, by, key);
 }
 
 /* ---------- rootfs steps (WORKDIR, COPY, ADD) ---------- */
 
-struct rootfs {
-  struct builder *b;
-  struct store *s;
-  char *cid;
-  char *path;
-  int fd;
-};
-
-static int rootfs_open(struct bstate *bs, const char *image, struct rootfs *rf) {
+int bx_rootfs_open(struct bstate *bs, const char *image, struct rootfs *rf) {
   unsigned char rnd[12];
   memset(rf, 0, sizeof *rf);
   rf->fd = -1;
@@ -288,7 +275,7 @@ static int rootfs_open(struct bstate *bs, const char *image, struct rootfs *rf) 
   return r;
 }
 
-static void rootfs_close(struct rootfs *rf) {
+void bx_rootfs_close(struct rootfs *rf) {
   if (!rf->cid)
     return;
   if (rf->fd >= 0)
@@ -330,7 +317,7 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len) {
 }
 
 /* The snapshot's changes → a layer on top of ss->image → commit. */
-static int layer_commit(struct bstate *bs, struct sstate *ss, struct rootfs *rf, const char *created_by,
+int bx_layer_commit(struct bstate *bs, struct sstate *ss, struct rootfs *rf, const char *created_by,
                         const char *cache) {
   close(rf->fd);
   rf->fd = -1;
@@ -353,7 +340,7 @@ static int layer_commit(struct bstate *bs, struct sstate *ss, struct rootfs *rf,
 
 /* ---------- instructions ---------- */
 
-static char *workdir_of(const struct sstate *ss) {
+char *bx_workdir_of(const struct sstate *ss) {
   const char *w = json_string_value(json_object_get(ss->config, "WorkingDir"));
   return xstrdup(w && *w ? w : "/");
 }
@@ -362,21 +349,21 @@ static int do_workdir(struct bstate *bs, struct sstate *ss, const struct binstr 
   _cleanup_free_ char *w = NULL;
   if (expand(bs, ss, in->args[0], &w) < 0)
     return -EINVAL;
-  _cleanup_free_ char *cur = workdir_of(ss);
+  _cleanup_free_ char *cur = bx_workdir_of(ss);
   _cleanup_free_ char *joined = w[0] == '/' ? xstrdup(w) : xasprintf("%s/%s", cur, w);
   bool esc = false;
   _cleanup_free_ char *clean = path_clean(joined, &esc);
   json_object_set_new(ss->config, "WorkingDir", json_string(clean));
   _cleanup_free_ char *prefix = shell_prefix(ss);
   _cleanup_free_ char *by = xasprintf("%s #(nop) WORKDIR %s", prefix, clean);
-  _cleanup_free_ char *key = cache_key(ss, by, NULL);
-  if (!bs->o->nocache) {
+  _cleanup_free_ char *key = bx_cache_key(ss, by, NULL);
+  if (!ss->nocache) {
     _cleanup_free_ char *hit = builder_cache_get(bs->b, key);
     if (hit)
-      return use_cache(bs, ss, hit);
+      return bx_use_cache(bs, ss, hit);
   }
   struct rootfs rf;
-  int r = rootfs_open(bs, ss->image, &rf);
+  int r = bx_rootfs_open(bs, ss->image, &rf);
   if (r == 0) {
     int dfd = bfs_mkdir_in_root(rf.fd, clean, 0, 0);
     if (dfd < 0)
@@ -385,8 +372,8 @@ static int do_workdir(struct bstate *bs, struct sstate *ss, const struct binstr 
       close(dfd);
   }
   if (r == 0)
-    r = layer_commit(bs, ss, &rf, by, key);
-  rootfs_close(&rf);
+    r = bx_layer_commit(bs, ss, &rf, by, key);
+  bx_rootfs_close(&rf);
   return r;
 }
 
@@ -407,7 +394,7 @@ static int heredoc_root(struct bstate *bs, const struct sstate *ss, const struct
         continue;
       _cleanup_free_ char *body = NULL;
       struct bvars v = {0};
-      stage_vars(ss, &v);
+      bx_stage_vars(ss, &v);
       int r = in->heredocs[h].expand ? build_expand_heredoc(in->heredocs[h].content, &v, &body, bs->err)
                                      : ((body = xstrdup(in->heredocs[h].content)), 0);
       bvars_free(&v);
@@ -425,6 +412,48 @@ static int heredoc_root(struct bstate *bs, const struct sstate *ss, const struct
   return *fd < 0 ? berr_sys(bs->err, errno, "open %s", dir) : 0;
 }
 
+static bool is_url(const char *s) { return str_has_prefix(s, "http://") || str_has_prefix(s, "https://"); }
+
+/* ADD <url>…: each URL downloaded (fetch.c) into a fresh temp dir, the
+ * sources renamed to the files made there. The step's cache key then comes
+ * from the downloaded content (bcopy_run hashes it), as dockerd's does. */
+static int url_root(struct bstate *bs, char **srcs, bool dest_dir, const char *checksum, int *fd) {
+  _cleanup_free_ char *dir = xasprintf("%s/remote", bs->tmp);
+  rm_rf(dir, NULL);
+  if (mkdir(dir, 0700) < 0)
+    return berr_sys(bs->err, errno, "mkdir %s", dir);
+  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0)
+    return berr_sys(bs->err, errno, "open %s", dir);
+  for (size_t i = 0; srcs[i]; i++) {
+    _cleanup_free_ char *sub = xasprintf("%zu", i);
+    if (mkdirat(*fd, sub, 0700) < 0)
+      return berr_sys(bs->err, errno, "mkdir %s/%s", dir, sub);
+    _cleanup_close_ int sfd = openat(*fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct bfetch f;
+    int r = sfd < 0 ? berr_sys(bs->err, errno, "open %s/%s", dir, sub) : bfetch_url(srcs[i], sfd, &f, bs->err);
+    if (r < 0)
+      return berr_wrap(bs->err, "ADD failed"); /* dockerd's prefix */
+    if (!f.name && (dest_dir || strv_len(srcs) > 1)) {
+      r = berr_set(bs->err, EINVAL, "ADD failed: %s: cannot determine a file name from the URL; give the destination's file name",
+                   srcs[i]);
+    } else if (checksum && strcmp(checksum + (str_has_prefix(checksum, "sha256:") ? 7 : 0), f.sha256) != 0) {
+      /* BuildKit's wording */
+      r = berr_set(bs->err, EINVAL, "ADD failed: %s: digest mismatch sha256:%s: %s", srcs[i], f.sha256, checksum);
+    }
+    if (r == 0) {
+      /* dockerd prints a blank line after a download */
+      bx_out(bs, "\n");
+      free(srcs[i]);
+      srcs[i] = xasprintf("%s/%s", sub, f.file);
+    }
+    bfetch_free(&f);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
 static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in) {
   bool add = in->kind == BI_ADD;
   size_t n = strv_len(in->args);
@@ -439,10 +468,19 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
     else
       dest = w;
   }
-  for (size_t i = 0; srcs[i]; i++)
-    if (add && (str_has_prefix(srcs[i], "http://") || str_has_prefix(srcs[i], "https://") ||
-                str_has_prefix(srcs[i], "git@")))
-      return berr_set(bs->err, ENOTSUP, "ADD failed: remote sources (%s) are not supported yet", srcs[i]);
+  size_t nurl = 0;
+  for (size_t i = 0; srcs[i]; i++) {
+    if (add && str_has_prefix(srcs[i], "git@"))
+      return berr_set(bs->err, ENOTSUP, "ADD failed: git sources (%s) are not supported yet", srcs[i]);
+    if (is_url(srcs[i]) && !add)
+      return berr_set(bs->err, EINVAL, "COPY failed: source can't be a URL for COPY");
+    nurl += is_url(srcs[i]);
+  }
+  if (nurl && nurl != strv_len(srcs))
+    return berr_set(bs->err, ENOTSUP, "ADD failed: mixing URL and local sources in one ADD is not supported");
+  const char *checksum = binstr_flag(in, "checksum", NULL);
+  if (checksum && (nurl != 1 || strv_len(srcs) != 1))
+    return berr_set(bs->err, EINVAL, "checksum can't be specified for multiple sources or a non-HTTP source");
   const char *from = binstr_flag(in, "from", NULL);
   const char *chown = binstr_flag(in, "chown", NULL);
   const char *chmod = binstr_flag(in, "chmod", NULL);
@@ -461,7 +499,7 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
   /* the destination, against WORKDIR; a trailing "/" (or ".") means a dir */
   size_t dl = strlen(dest);
   bool dest_dir = dl > 0 && (dest[dl - 1] == '/' || !strcmp(dest, ".") || str_has_suffix(dest, "/."));
-  _cleanup_free_ char *wd = workdir_of(ss);
+  _cleanup_free_ char *wd = bx_workdir_of(ss);
   _cleanup_free_ char *dj = dest[0] == '/' ? xstrdup(dest) : xasprintf("%s/%s", wd, dest);
   bool esc = false;
   _cleanup_free_ char *dclean = path_clean(dj, &esc);
@@ -485,6 +523,10 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
     if ((r = heredoc_root(bs, ss, in, srcs, &here_fd)) < 0)
       return r;
     src_fd = here_fd;
+  } else if (nurl) {
+    if ((r = url_root(bs, srcs, dest_dir, checksum, &here_fd)) < 0)
+      return r;
+    src_fd = here_fd;
   } else if (from) {
     _cleanup_free_ char *fx = NULL;
     if (build_expand_word(from, bs->df->escape, &bs->global, &fx, bs->err) < 0)
@@ -500,17 +542,18 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
                         "invalid from flag value %s: No such image or build stage: %s", fx, fx);
       image_free(probe);
     }
-    if ((r = rootfs_open(bs, img, &src)) < 0) {
-      rootfs_close(&src);
+    if ((r = bx_rootfs_open(bs, img, &src)) < 0) {
+      bx_rootfs_close(&src);
       return r;
     }
     src_fd = src.fd;
   }
-  if ((r = rootfs_open(bs, ss->image, &dst)) < 0)
+  if ((r = bx_rootfs_open(bs, ss->image, &dst)) < 0)
     goto done;
   struct bcopy_opts co = {
       .cmd = in->keyword, .src_root = src_fd, .src_is_context = !from, .srcs = srcs, .dest = dclean,
-      .dest_is_dir = dest_dir, .dst_root = dst.fd, .do_chmod = chmod != NULL, .mode = mode, .extract = add,
+      .dest_is_dir = dest_dir, .dst_root = dst.fd, .do_chmod = chmod != NULL, .mode = mode,
+      .extract = add && !nurl, /* a download is never unpacked */
       .parents = parents, .excludes = excludes,
   };
   if (chown) {
@@ -524,15 +567,15 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
   prefix = shell_prefix(ss);
   chown_c = chown ? xasprintf("--chown=%s", chown) : xstrdup("");
   by = xasprintf("%s #(nop) %s %s%s in %s ", prefix, in->keyword, chown_c, desc, dest);
-  key = cache_key(ss, by, from);
-  hit = bs->o->nocache ? NULL : builder_cache_get(bs->b, key);
+  key = bx_cache_key(ss, by, from);
+  hit = ss->nocache ? NULL : builder_cache_get(bs->b, key);
   if (hit)
-    r = use_cache(bs, ss, hit);
+    r = bx_use_cache(bs, ss, hit);
   else
-    r = layer_commit(bs, ss, &dst, by, key);
+    r = bx_layer_commit(bs, ss, &dst, by, key);
 done:
-  rootfs_close(&dst);
-  rootfs_close(&src);
+  bx_rootfs_close(&dst);
+  bx_rootfs_close(&src);
   return r;
 }
 
@@ -565,7 +608,7 @@ static int do_env_label(struct bstate *bs, struct sstate *ss, const struct binst
   /* all values expand against the variables BEFORE this instruction */
   struct bvars v = {0};
   char **missing = NULL;
-  stage_vars(ss, &v);
+  bx_stage_vars(ss, &v);
   v.missing = &missing;
   int r = 0;
   for (size_t i = 0; r == 0 && in->args[i] && in->args[i + 1]; i += 2) {
@@ -655,7 +698,7 @@ static int do_expose(struct bstate *bs, struct sstate *ss, const struct binstr *
   return r;
 }
 
-static json_t *strv_json(char *const *v) {
+json_t *bx_strv_json(char *const *v) {
   json_t *a = json_array();
   for (size_t i = 0; v && v[i]; i++)
     json_array_append_new(a, json_string(v[i]));
@@ -665,8 +708,8 @@ static json_t *strv_json(char *const *v) {
 /* CMD / ENTRYPOINT / HEALTHCHECK CMD: exec form as is, shell form wrapped. */
 static json_t *command_of(const struct sstate *ss, const struct binstr *in, char *const *args) {
   if (in->json)
-    return strv_json(args);
-  json_t *c = shell_of(ss);
+    return bx_strv_json(args);
+  json_t *c = bx_shell_of(ss);
   json_t *a = json_deep_copy(c);
   json_decref(c);
   json_array_append_new(a, json_string(args[0]));
@@ -812,7 +855,7 @@ static int do_healthcheck(struct bstate *bs, struct sstate *ss, const struct bin
 }
 
 static int do_shell(struct bstate *bs, struct sstate *ss, const struct binstr *in) {
-  json_t *sh = strv_json(in->args);
+  json_t *sh = bx_strv_json(in->args);
   json_object_set_new(ss->config, "Shell", sh);
   struct sbuf h = {0};
   sbuf_add(&h, "SHELL ");
@@ -840,7 +883,7 @@ static int do_maintainer(struct bstate *bs, struct sstate *ss, const struct bins
   return meta_commit(bs, ss, h);
 }
 
-static bool is_proxy_arg(const char *k) {
+bool bx_is_proxy_arg(const char *k) {
   static const char *const p[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
                                   "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
@@ -875,7 +918,7 @@ static int do_arg(struct bstate *bs, struct sstate *ss, const struct binstr *in)
   for (size_t i = 0; r == 0 && in->args[i]; i++) {
     _cleanup_free_ char *hist = NULL;
     struct bvars v = {0};
-    stage_vars(ss, &v);
+    bx_stage_vars(ss, &v);
     bvars_copy(&v, &ss->args);
     r = declare_arg(bs, &v, &bs->global, in->args[i], &hist);
     if (r == 0) {
@@ -896,289 +939,6 @@ static int do_arg(struct bstate *bs, struct sstate *ss, const struct binstr *in)
 }
 
 
-/* ---------- RUN ---------- */
-
-static int cmp_kv(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The build args a RUN sees ("K=v", sorted): its stage's ARGs with a value. */
-static char **run_args(const struct sstate *ss) {
-  char **v = xcalloc(1, sizeof(char *));
-  for (size_t i = 0; i < ss->args.n; i++)
-    v = strv_append(v, xasprintf("%s=%s", ss->args.keys[i], ss->args.values[i]));
-  qsort(v, strv_len(v), sizeof(char *), cmp_kv);
-  return v;
-}
-
-/* The command: exec form as is; shell form through the SHELL; a RUN that is
- * only a heredoc runs its body; heredocs after a command are given to the
- * shell as here-documents. */
-static int run_command(struct bstate *bs, const struct sstate *ss, const struct binstr *in, json_t **out_cmd) {
-  if (in->json) {
-    *out_cmd = strv_json(in->args);
-    return 0;
-  }
-  json_t *sh = shell_of(ss);
-  json_t *cmd = json_deep_copy(sh);
-  json_decref(sh);
-  struct bvars v = {0};
-  stage_vars(ss, &v);
-  struct sbuf script = {0};
-  int r = 0;
-  bool only_heredoc = in->nheredocs == 1 && in->rest[0] == '<' && !strchr(in->rest, ' ');
-  for (size_t h = 0; r == 0 && h < in->nheredocs; h++) {
-    char *body = NULL;
-    if (in->heredocs[h].expand)
-      r = build_expand_heredoc(in->heredocs[h].content, &v, &body, bs->err);
-    else
-      body = xstrdup(in->heredocs[h].content);
-    if (r < 0)
-      break;
-    if (only_heredoc) {
-      sbuf_add(&script, body);
-    } else {
-      if (h == 0)
-        sbuf_add(&script, in->rest);
-      sbuf_addc(&script, '\n');
-      sbuf_add(&script, body);
-      sbuf_add(&script, in->heredocs[h].name);
-    }
-    free(body);
-  }
-  bvars_free(&v);
-  if (r < 0) {
-    sbuf_free(&script);
-    json_decref(cmd);
-    return r;
-  }
-  json_array_append_new(cmd, json_string(in->nheredocs ? script.s : in->rest));
-  sbuf_free(&script);
-  *out_cmd = cmd;
-  return 0;
-}
-
-/* "type=cache,target=/x,…" → key/value pairs (bools without "="). */
-static const char *mount_opt(const char *spec, const char *key, char *buf, size_t len) {
-  _cleanup_free_ char *m = xstrdup(spec);
-  char *save = NULL;
-  size_t kl = strlen(key);
-  for (char *tok = strtok_r(m, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (strncmp(tok, key, kl) != 0 || (tok[kl] != '=' && tok[kl] != '\0'))
-      continue;
-    snprintf(buf, len, "%s", tok[kl] == '=' ? tok + kl + 1 : "true");
-    return buf;
-  }
-  return NULL;
-}
-
-struct run_mounts {
-  json_t *list;           /* OCI mounts */
-  struct rootfs from[4];  /* snapshots of stages/images mounted for from= */
-  size_t nfrom;
-  int fds[8];             /* sources held open for /proc/self/fd paths */
-  size_t nfds;
-};
-
-static void run_mounts_free(struct run_mounts *rm) {
-  json_decref(rm->list);
-  for (size_t i = 0; i < rm->nfrom; i++)
-    rootfs_close(&rm->from[i]);
-  for (size_t i = 0; i < rm->nfds; i++)
-    close(rm->fds[i]);
-}
-
-static int add_run_mount(struct bstate *bs, const struct sstate *ss, const char *spec, struct run_mounts *rm) {
-  char type[64] = "bind", target[4096], tmp[4096];
-  mount_opt(spec, "type", type, sizeof type);
-  if (!mount_opt(spec, "target", target, sizeof target) && !mount_opt(spec, "dst", target, sizeof target) &&
-      !mount_opt(spec, "destination", target, sizeof target))
-    return berr_set(bs->err, EINVAL, "mount %s: target is required", spec);
-  _cleanup_free_ char *tgt = NULL;
-  if (target[0] == '/') {
-    tgt = xstrdup(target);
-  } else {
-    _cleanup_free_ char *wd = workdir_of(ss);
-    tgt = xasprintf("%s/%s", wd, target);
-  }
-  if (!strcmp(type, "tmpfs")) {
-    json_t *opts = json_pack("[ss]", "nosuid", "nodev");
-    if (mount_opt(spec, "size", tmp, sizeof tmp)) {
-      _cleanup_free_ char *o = xasprintf("size=%s", tmp);
-      json_array_append_new(opts, json_string(o));
-    }
-    json_array_append_new(rm->list, json_pack("{s:s,s:s,s:s,s:o}", "destination", tgt, "type", "tmpfs", "source",
-                                              "tmpfs", "options", opts));
-    return 0;
-  }
-  if (!strcmp(type, "cache")) {
-    char id[512];
-    if (!mount_opt(spec, "id", id, sizeof id))
-      snprintf(id, sizeof id, "%s", tgt);
-    _cleanup_free_ char *key = cache_key(&(struct sstate){.config = NULL}, id, "cache-mount");
-    _cleanup_free_ char *dir = builder_cache_mount_dir(bs->b, key);
-    int r = mkdir_p(dir, 0755, bs->err);
-    if (r < 0)
-      return r;
-    json_array_append_new(rm->list, json_pack("{s:s,s:s,s:s,s:[ss]}", "destination", tgt, "type", "bind", "source",
-                                              dir, "options", "rbind", "rw"));
-    return 0;
-  }
-  if (!strcmp(type, "secret") || !strcmp(type, "ssh"))
-    return berr_set(bs->err, ENOTSUP, "RUN --mount=type=%s is not supported by berth's builder yet", type);
-  if (strcmp(type, "bind") != 0)
-    return berr_set(bs->err, EINVAL, "unsupported mount type \"%s\"", type);
-  /* bind: from the context, or from= a stage or an image */
-  int root = bs->ctx_fd;
-  char from[512];
-  if (mount_opt(spec, "from", from, sizeof from)) {
-    if (rm->nfrom >= 4)
-      return berr_set(bs->err, E2BIG, "too many RUN --mount from= sources");
-    ssize_t si = dockerfile_stage_find(bs->df, from);
-    const char *img = si >= 0 ? bs->stage_image[si] : from;
-    int r = rootfs_open(bs, img, &rm->from[rm->nfrom]);
-    rm->nfrom++;
-    if (r < 0)
-      return r;
-    root = rm->from[rm->nfrom - 1].fd;
-  }
-  if (!mount_opt(spec, "source", tmp, sizeof tmp) && !mount_opt(spec, "src", tmp, sizeof tmp))
-    snprintf(tmp, sizeof tmp, "/");
-  if (rm->nfds >= 8)
-    return berr_set(bs->err, E2BIG, "too many RUN --mount sources");
-  int fd = fs_open_in_root(root, tmp, O_PATH, 0);
-  if (fd < 0)
-    return berr_sys(bs->err, -fd, "mount source %s", tmp);
-  rm->fds[rm->nfds++] = fd;
-  /* the in-root resolved path (the source tree is private to the build) */
-  _cleanup_free_ char *link = xasprintf("/proc/self/fd/%d", fd);
-  char srcbuf[4096];
-  ssize_t sl = readlink(link, srcbuf, sizeof srcbuf - 1);
-  if (sl < 0)
-    return berr_sys(bs->err, errno, "mount source %s", tmp);
-  srcbuf[sl] = '\0';
-  const char *src = srcbuf;
-  char rw[16];
-  bool writable = mount_opt(spec, "rw", rw, sizeof rw) && strcmp(rw, "false") != 0;
-  json_array_append_new(rm->list, json_pack("{s:s,s:s,s:s,s:[ss]}", "destination", tgt, "type", "bind", "source", src,
-                                            "options", "rbind", writable ? "rw" : "ro"));
-  return 0;
-}
-
-static int do_run(struct bstate *bs, struct sstate *ss, const struct binstr *in) {
-  _cleanup_json_ json_t *cmd = NULL;
-  int r = run_command(bs, ss, in, &cmd);
-  if (r < 0)
-    return r;
-  _cleanup_strv_ char **args = run_args(ss);
-  struct sbuf by = {0}, joined = {0};
-  size_t i;
-  json_t *e;
-  json_array_foreach(cmd, i, e) {
-    if (i)
-      sbuf_addc(&joined, ' ');
-    sbuf_add(&joined, json_string_value(e));
-  }
-  if (args[0]) {
-    char n[32];
-    snprintf(n, sizeof n, "|%zu", strv_len(args));
-    sbuf_add(&by, n);
-    for (size_t k = 0; args[k]; k++) {
-      sbuf_addc(&by, ' ');
-      sbuf_add(&by, args[k]);
-    }
-    sbuf_addc(&by, ' ');
-  }
-  sbuf_add(&by, joined.s);
-  _cleanup_free_ char *created_by = sbuf_steal(&by);
-  _cleanup_free_ char *cmdline = sbuf_steal(&joined);
-  /* the mounts are part of the key: a different cache or bind is another step */
-  struct sbuf mk = {0};
-  for (size_t f = 0; f < in->nflags; f++) {
-    sbuf_add(&mk, in->flags[f].name);
-    sbuf_addc(&mk, '=');
-    sbuf_add(&mk, in->flags[f].value ? in->flags[f].value : "");
-    sbuf_addc(&mk, '\n');
-  }
-  _cleanup_free_ char *mkey = sbuf_steal(&mk);
-  _cleanup_free_ char *key = cache_key(ss, created_by, mkey);
-  if (!bs->o->nocache) {
-    _cleanup_free_ char *hit = builder_cache_get(bs->b, key);
-    if (hit)
-      return use_cache(bs, ss, hit);
-  }
-  if (!bs->o->runtime)
-    return berr_set(bs->err, ENOTSUP, "RUN needs a container runtime, and none is configured");
-  struct rootfs rf;
-  struct run_mounts rm = {.list = json_array()};
-  r = rootfs_open(bs, ss->image, &rf);
-  for (size_t f = 0; r == 0 && f < in->nflags; f++)
-    if (!strcmp(in->flags[f].name, "mount"))
-      r = add_run_mount(bs, ss, in->flags[f].value, &rm);
-  uid_t uid = 0;
-  gid_t gid = 0;
-  const char *user = json_string_value(json_object_get(ss->config, "User"));
-  if (r == 0 && user && *user)
-    r = bchown_parse(user, rf.fd, &uid, &gid, bs->err);
-  /* env: the image's, then the ARGs it does not set, then proxy build args */
-  _cleanup_strv_ char **env = xcalloc(1, sizeof(char *));
-  json_t *cenv = json_object_get(ss->config, "Env");
-  json_array_foreach(cenv, i, e) env = strv_append(env, xstrdup(json_string_value(e)));
-  for (size_t k = 0; k < ss->args.n; k++) {
-    bool set = false;
-    json_array_foreach(cenv, i, e) {
-      const char *s = json_string_value(e);
-      size_t kl = strlen(ss->args.keys[k]);
-      if (s && !strncmp(s, ss->args.keys[k], kl) && s[kl] == '=')
-        set = true;
-    }
-    if (!set)
-      env = strv_append(env, xasprintf("%s=%s", ss->args.keys[k], ss->args.values[k]));
-  }
-  const char *pk;
-  json_t *pv;
-  json_object_foreach((json_t *)bs->o->buildargs, pk, pv) if (is_proxy_arg(pk) && json_is_string(pv) &&
-                                                              !bvars_get(&ss->args, pk)) env =
-      strv_append(env, xasprintf("%s=%s", pk, json_string_value(pv)));
-  if (!json_array_size(cenv))
-    env = strv_append(env, xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-  _cleanup_strv_ char **argv = xcalloc(1, sizeof(char *));
-  json_array_foreach(cmd, i, e) argv = strv_append(argv, xstrdup(json_string_value(e)));
-  const char *net = binstr_flag(in, "network", NULL);
-  if (!net)
-    net = bs->o->network;
-  _cleanup_free_ char *sid = rf.cid ? strndup(rf.cid + 8, 12) : NULL;
-  _cleanup_free_ char *wd = workdir_of(ss);
-  if (r == 0) {
-    /* the working dir must exist (dockerd creates it for RUN) */
-    int dfd = bfs_mkdir_in_root(rf.fd, wd, 0, 0);
-    if (dfd >= 0)
-      close(dfd);
-    out(bs, " ---> Running in %s\n", sid);
-    _cleanup_free_ char *bundle = xasprintf("%s/bundle-%s", bs->tmp, sid);
-    _cleanup_free_ char *state = xasprintf("%s/runc", bs->tmp);
-    struct brun_opts ro = {
-        .runtime = bs->o->runtime, .state_root = state, .bundle = bundle, .cid = rf.cid, .hostname = sid,
-        .rootfs = rf.path, .cgroup_parent = bs->o->cgroup_parent, .args = argv, .env = env, .cwd = wd,
-        .uid = uid, .gid = gid, .host_net = net && !strcmp(net, "host"), .mounts = rm.list,
-        .out = bs->o->out, .ctx = bs->o->ctx,
-    };
-    int status = 0;
-    r = brun_container(&ro, &status, bs->err);
-    rm_rf(bundle, NULL);
-    if (r == 0 && status != 0) {
-      if (bs->o->exit_code)
-        *bs->o->exit_code = status;
-      r = berr_set(bs->err, EIO, "The command '%s' returned a non-zero code: %d", cmdline, status);
-    }
-  }
-  run_mounts_free(&rm);
-  if (r == 0) {
-    out(bs, "Removing intermediate container %s\n", sid);
-    r = layer_commit(bs, ss, &rf, created_by, key);
-  }
-  rootfs_close(&rf);
-  return r;
-}
-
 static int dispatch(struct bstate *bs, struct sstate *ss, const struct binstr *in);
 
 /* ONBUILD triggers of the base image run right after FROM. */
@@ -1189,7 +949,7 @@ static int run_triggers(struct bstate *bs, struct sstate *ss) {
     return 0;
   _cleanup_json_ json_t *triggers = json_incref(ob);
   json_object_set_new(ss->config, "OnBuild", json_null());
-  out(bs, "# Executing %zu build trigger%s\n", n, n == 1 ? "" : "s");
+  bx_out(bs, "# Executing %zu build trigger%s\n", n, n == 1 ? "" : "s");
   for (size_t i = 0; i < n; i++) {
     const char *t = json_string_value(json_array_get(triggers, i));
     _cleanup_free_ char *text = xasprintf("FROM scratch\n%s\n", t ? t : "");
@@ -1217,6 +977,13 @@ static void default_path(struct sstate *ss) {
                         json_pack("[s]", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
 }
 
+/* A pull's progress message, into the stage's output. */
+static void pull_emit(void *ectx, json_t *m) {
+  struct bstate *bs = ectx;
+  if (bs->o->msg)
+    bs->o->msg(bs->o->ctx, m);
+}
+
 static int do_from(struct bstate *bs, struct sstate *ss, size_t si) {
   const struct bstage *st = &bs->df->stages[si];
   _cleanup_free_ char *base = NULL;
@@ -1234,7 +1001,7 @@ static int do_from(struct bstate *bs, struct sstate *ss, size_t si) {
   ss->config = json_object();
   if (!strcasecmp(base, "scratch")) {
     default_path(ss);
-    out(bs, " ---> \n");
+    bx_out(bs, " ---> \n");
     return 0;
   }
   const struct bgraph_stage *gs = &bs->g.stages[si];
@@ -1243,18 +1010,26 @@ static int do_from(struct bstate *bs, struct sstate *ss, size_t si) {
   int r;
   if (gs->base_is_stage && !id) { /* a scratch stage with no instruction */
     default_path(ss);
-    out(bs, " ---> \n");
+    bx_out(bs, " ---> \n");
     return 0;
   }
-  if ((r = store_image_get(bs->s, id ? id : base, &img, bs->err)) < 0) {
-    if (r == -ENOENT) {
-      berr_free(*bs->err);
-      *bs->err = NULL;
-      return berr_set(bs->err, ENOENT,
-                      "pull access denied for %s: the image is not in berth's store and pulling during a build is not supported yet",
-                      base);
-    }
-    return r;
+  /* dockerd: an image not in the store is pulled; --pull pulls every time */
+  bool pull = !id && bs->o->pull;
+  if (!pull && (r = store_image_get(bs->s, id ? id : base, &img, bs->err)) < 0) {
+    if (r != -ENOENT || !bs->o->pull_image)
+      return r;
+    berr_free(*bs->err);
+    *bs->err = NULL;
+    pull = true;
+  }
+  if (pull) {
+    _cleanup_free_ char *pulled = NULL;
+    if (!bs->o->pull_image)
+      return berr_set(bs->err, ENOTSUP, "pull %s: pulling is not possible in this builder", base);
+    if ((r = bs->o->pull_image(bs->o->pull_ctx, base, pull_emit, bs, &pulled, bs->err)) < 0)
+      return r;
+    if ((r = store_image_get(bs->s, pulled, &img, bs->err)) < 0)
+      return r;
   }
   json_decref(ss->config);
   ss->config = json_deep_copy(json_object_get(img->config, "config"));
@@ -1266,7 +1041,7 @@ static int do_from(struct bstate *bs, struct sstate *ss, size_t si) {
   image_free(img);
   default_path(ss);
   _cleanup_free_ char *sid = short_id(ss->image);
-  out(bs, " ---> %s\n", sid);
+  bx_out(bs, " ---> %s\n", sid);
   return run_triggers(bs, ss);
 }
 
@@ -1288,7 +1063,7 @@ static int dispatch(struct bstate *bs, struct sstate *ss, const struct binstr *i
   case BI_SHELL: return do_shell(bs, ss, in);
   case BI_COPY:
   case BI_ADD: return do_copy(bs, ss, in);
-  case BI_RUN: return do_run(bs, ss, in);
+  case BI_RUN: return bx_do_run(bs, ss, in);
   default: return berr_set(bs->err, EINVAL, BUILD_PARSE_ERR_FMT "unknown instruction: %s", in->line, in->keyword);
   }
 }
@@ -1309,7 +1084,7 @@ static int apply_labels(struct bstate *bs, struct sstate *ss) {
   qsort(keys, strv_len(keys), sizeof(char *), cmp_str);
   for (size_t i = 0; keys[i]; i++) {
     const char *val = json_string_value(json_object_get(bs->o->labels, keys[i]));
-    out(bs, "Step %d/%d : LABEL %s=%s\n", ++bs->step, bs->nsteps, keys[i], val ? val : "");
+    bx_out(bs, "Step %d/%d : LABEL %s=%s\n", ++bs->step, bs->nsteps, keys[i], val ? val : "");
     json_t *labels = json_object_get(ss->config, "Labels");
     if (!json_is_object(labels)) {
       labels = json_object();
@@ -1324,14 +1099,18 @@ static int apply_labels(struct bstate *bs, struct sstate *ss) {
   return 0;
 }
 
-static int build_stage(struct bstate *bs, size_t si) {
+int bx_build_stage(struct bstate *bs, size_t si, const bool *cancel) {
   const struct bstage *st = &bs->df->stages[si];
-  struct sstate ss = {0};
-  out(bs, "Step %d/%d : %s\n", ++bs->step, bs->nsteps, st->instrs[0].original);
+  struct sstate ss = {.nocache = bx_stage_nocache(bs, si)};
+  bx_out(bs, "Step %d/%d : %s\n", ++bs->step, bs->nsteps, st->instrs[0].original);
   int r = do_from(bs, &ss, si);
   for (size_t i = 1; r == 0 && i < st->ninstrs; i++) {
     const struct binstr *in = &st->instrs[i];
-    out(bs, "Step %d/%d : %s\n", ++bs->step, bs->nsteps, in->original);
+    if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+      r = berr_set(bs->err, ECANCELED, "build stage %zu cancelled: another stage failed", si);
+      break;
+    }
+    bx_out(bs, "Step %d/%d : %s\n", ++bs->step, bs->nsteps, in->original);
     bs->line = in->line;
     r = dispatch(bs, &ss, in);
   }
@@ -1430,25 +1209,17 @@ int build_run(struct builder *b, const struct build_opts *o, char **image_id, st
   if (o->labels)
     bs.nsteps += (int)json_object_size(o->labels);
   for (size_t i = 0; i < bs.df->nmeta_args; i++)
-    out(&bs, "Step %d/%d : %s\n", ++bs.step, bs.nsteps, bs.df->meta_args[i].original);
+    bx_out(&bs, "Step %d/%d : %s\n", ++bs.step, bs.nsteps, bs.df->meta_args[i].original);
   bs.stage_image = xcalloc(bs.df->nstages + 1, sizeof(char *));
-  /* level order: a stage's dependencies are always built before it */
-  int maxlvl = 0;
-  for (size_t i = 0; i < bs.g.n; i++)
-    if (bs.g.stages[i].level > maxlvl)
-      maxlvl = bs.g.stages[i].level;
-  for (int lvl = 0; r == 0 && lvl <= maxlvl; lvl++)
-    for (size_t i = 0; r == 0 && i < bs.g.n; i++)
-      if (bs.g.stages[i].needed && bs.g.stages[i].level == lvl)
-        r = build_stage(&bs, i);
-  if (r < 0)
+  /* the needed stages, independent ones concurrently (stages.c) */
+  if ((r = bx_run_stages(&bs)) < 0)
     goto out;
   const char *final = bs.stage_image[bs.g.target];
   /* unused --build-arg (the predefined proxy ones are never reported) */
   const char *k;
   json_t *v;
   json_object_foreach((json_t *)o->buildargs, k, v) {
-    bool used = is_proxy_arg(k);
+    bool used = bx_is_proxy_arg(k);
     for (size_t i = 0; !used && bs.used_args && bs.used_args[i]; i++)
       used = !strcmp(bs.used_args[i], k);
     if (used)
@@ -1457,19 +1228,19 @@ int build_run(struct builder *b, const struct build_opts *o, char **image_id, st
     sbuf_add(&unused, k);
   }
   if (unused.len)
-    out(&bs, "[Warning] One or more build-args [%s] were not consumed\n", unused.s);
+    bx_out(&bs, "[Warning] One or more build-args [%s] were not consumed\n", unused.s);
   sbuf_free(&unused);
   if (o->aux)
     o->aux(o->ctx, final);
   sid = short_id(final);
-  out(&bs, "Successfully built %s\n", sid);
+  bx_out(&bs, "Successfully built %s\n", sid);
   for (size_t i = 0; r == 0 && o->tags && o->tags[i]; i++) {
     if ((r = store_image_tag(bs.s, final, o->tags[i], err)) < 0)
       break;
     struct image_ref ref;
     if (image_ref_parse(o->tags[i], &ref, NULL) == 0) {
       _cleanup_free_ char *fam = image_ref_familiar(&ref);
-      out(&bs, "Successfully tagged %s\n", fam);
+      bx_out(&bs, "Successfully tagged %s\n", fam);
       image_ref_free(&ref);
     }
   }

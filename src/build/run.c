@@ -6,8 +6,9 @@
  *
  * The container is not a user container (no shim, no container record):
  * it lives as long as the step, in its own cgroup <parent>/<id>, with
- * dockerd's default capabilities, and in a new, empty network namespace
- * unless the network mode is "host" (berth has no build network yet).
+ * dockerd's default capabilities, and in the step's network namespace: the
+ * one the daemon set up on its default bridge (RUN --network=default), the
+ * host's ("host"), or a new one with only lo ("none", or no bridge).
  * The runtime deletes it when it exits (`run` without --keep).
  */
 #include <errno.h>
@@ -58,9 +59,11 @@ static json_t *bundle_spec(const struct brun_opts *o) {
     json_object_set_new(lin, "cgroupsPath", json_string(cg));
   }
   json_t *ns = json_object_get(lin, "namespaces");
-  for (size_t i = json_array_size(ns); o->host_net && i-- > 0;)
+  for (size_t i = json_array_size(ns); (o->host_net || o->netns) && i-- > 0;)
     if (!strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")), "network"))
       json_array_remove(ns, i);
+  if (o->netns && !o->host_net)
+    json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", o->netns));
   json_t *mounts = json_object_get(spec, "mounts");
   size_t i;
   json_t *m;

@@ -10,6 +10,12 @@
  * Dockerfile) from stdin. The tar is built in memory and POSTed to /build
  * with Docker's query parameters; the JSON stream is printed like
  * jsonmessage (Step lines, " ---> id", errors), -q prints the aux image ID.
+ *
+ * --secret: each secret is read here (secrets.c) and sent before the
+ * context, its length in X-Berth-Build-Secrets; buffers that held it are
+ * wiped. -o: the result's filesystem, from `export` of a container made
+ * from the image (created, exported, removed), as a tar or unpacked into a
+ * directory with in-root resolution.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -279,9 +285,285 @@ static void add_kv_json(json_t *o, char *const *kvs, bool from_env) {
   }
 }
 
+/* ---------- -o / --output: the result's filesystem ---------- */
+
+/* One -o value, as the docker CLI 20.10's BuildKit path parses it: "DIR"
+ * (type=local), "-" (type=tar on stdout), or csv "type=…,dest=…". */
+struct build_output {
+  char *type; /* "local" or "tar" */
+  char *dest; /* a dir, a file, or "-" */
+};
+
+static void build_output_free(struct build_output *o) {
+  free(o->type);
+  free(o->dest);
+  o->type = o->dest = NULL;
+}
+
+static int build_output_parse(const char *spec, struct build_output *o, struct berr **err) {
+  memset(o, 0, sizeof *o);
+  if (!strchr(spec, '=') && !strchr(spec, ',')) {
+    o->type = xstrdup(strcmp(spec, "-") ? "local" : "tar");
+    o->dest = xstrdup(spec);
+  } else {
+    _cleanup_free_ char *copy = xstrdup(spec);
+    char *save = NULL;
+    for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+      char *eq = strchr(f, '=');
+      if (!eq) {
+        build_output_free(o);
+        return berr_set(err, EINVAL, "invalid value %s", f);
+      }
+      *eq = '\0';
+      char **dst = !strcasecmp(f, "type") ? &o->type : !strcasecmp(f, "dest") ? &o->dest : NULL;
+      if (dst) {
+        free(*dst);
+        *dst = xstrdup(eq + 1);
+      }
+    }
+  }
+  int r = 0;
+  if (!o->type || !*o->type)
+    r = berr_set(err, EINVAL, "type is required for output");
+  else if (strcmp(o->type, "local") && strcmp(o->type, "tar"))
+    r = berr_set(err, ENOTSUP, "output type \"%s\" is not supported by berth's builder (local and tar are)", o->type);
+  else if (!strcmp(o->type, "local") && !o->dest)
+    r = berr_set(err, EINVAL, "dest is required for local output");
+  else if (!strcmp(o->type, "tar") && !o->dest)
+    o->dest = xstrdup("-");
+  if (r == 0 && !strcmp(o->type, "tar") && !strcmp(o->dest, "-") && isatty(STDOUT_FILENO))
+    r = berr_set(err, EINVAL, "output file is required for tar exporter. refusing to write to console");
+  if (r == 0 && !strcmp(o->type, "tar") && strcmp(o->dest, "-")) {
+    struct stat st;
+    if (stat(o->dest, &st) == 0 && S_ISDIR(st.st_mode))
+      r = berr_set(err, EISDIR, "destination file %s is a directory", o->dest);
+  }
+  if (r < 0)
+    build_output_free(o);
+  return r;
+}
+
+static int write_fd_all(int fd, const char *p, size_t n, struct berr **err) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return berr_sys(err, errno, "write");
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+struct export_rd {
+  struct http_resp *resp;
+  char buf[65536];
+};
+
+static la_ssize_t export_read(struct archive *a, void *ctx, const void **buf) {
+  struct export_rd *x = ctx;
+  ssize_t k = resp_read(x->resp, x->buf, sizeof x->buf);
+  if (k < 0) {
+    archive_set_error(a, EPROTO, "error reading the daemon's stream: unexpected EOF");
+    return -1;
+  }
+  *buf = x->buf;
+  return k;
+}
+
+/* The parent dir of `name` under root (made, 0755, when missing: an export
+ * lists parents first, so this is rare), opened; *base: the last component. */
+static int out_parent(int root, const char *name, const char **base, struct berr **err) {
+  const char *slash = strrchr(name, '/');
+  *base = slash ? slash + 1 : name;
+  _cleanup_free_ char *dir = slash ? strndup(name, (size_t)(slash - name)) : xstrdup(".");
+  int fd = fs_open_in_root(root, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  for (char *p = dir; fd == -ENOENT && p; p = strchr(p + 1, '/')) {
+    char *next = strchr(p + 1, '/');
+    if (next)
+      *next = '\0';
+    int made = fs_open_in_root(root, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (made == -ENOENT) { /* create dir's last component in its parent */
+      const char *leaf;
+      _cleanup_close_ int up = out_parent(root, dir, &leaf, err);
+      if (up < 0)
+        return up;
+      if (mkdirat(up, leaf, 0755) < 0 && errno != EEXIST)
+        return berr_sys(err, errno, "mkdir %s", dir);
+    } else if (made >= 0) {
+      close(made);
+    }
+    if (next)
+      *next = '/';
+    else
+      fd = fs_open_in_root(root, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  }
+  if (fd < 0)
+    return berr_sys(err, -fd, "open %s", dir);
+  return fd;
+}
+
+/* One entry, written in the root (in-root resolution: "..", absolute names
+ * and symlinks in the tar cannot reach outside it); owners kept when root.
+ * By hand, not archive_write_disk: its ACL code would pull libacl into the
+ * static CLI. */
+static int out_entry(struct archive *in, struct archive_entry *e, int root, struct berr **err) {
+  const char *name = archive_entry_pathname(e);
+  while (name[0] == '.' && name[1] == '/')
+    name += 2;
+  _cleanup_free_ char *clean = xstrdup(name);
+  for (size_t n = strlen(clean); n > 0 && clean[n - 1] == '/';)
+    clean[--n] = '\0';
+  if (!*clean || !strcmp(clean, "."))
+    return 0;
+  const char *base;
+  _cleanup_close_ int pfd = out_parent(root, clean, &base, err);
+  if (pfd < 0)
+    return pfd;
+  mode_t type = archive_entry_filetype(e), perm = archive_entry_perm(e);
+  struct stat old;
+  bool exists = fstatat(pfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
+  if (exists && !(S_ISDIR(old.st_mode) && type == AE_IFDIR) &&
+      unlinkat(pfd, base, S_ISDIR(old.st_mode) ? AT_REMOVEDIR : 0) < 0)
+    return berr_sys(err, errno, "replace %s", clean);
+  const char *hl = archive_entry_hardlink(e);
+  if (hl) {
+    const char *lbase;
+    _cleanup_close_ int lfd = out_parent(root, hl, &lbase, err);
+    if (lfd < 0)
+      return lfd;
+    return linkat(lfd, lbase, pfd, base, 0) < 0 ? berr_sys(err, errno, "link %s", clean) : 0;
+  }
+  if (type == AE_IFDIR) {
+    if (!exists && mkdirat(pfd, base, 0700) < 0)
+      return berr_sys(err, errno, "mkdir %s", clean);
+  } else if (type == AE_IFLNK) {
+    if (symlinkat(archive_entry_symlink(e), pfd, base) < 0)
+      return berr_sys(err, errno, "symlink %s", clean);
+  } else if (type == AE_IFREG) {
+    _cleanup_close_ int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return berr_sys(err, errno, "open %s", clean);
+    const void *buf;
+    size_t sz;
+    la_int64_t off;
+    int ar;
+    while ((ar = archive_read_data_block(in, &buf, &sz, &off)) == ARCHIVE_OK)
+      if (pwrite(fd, buf, sz, off) != (ssize_t)sz)
+        return berr_sys(err, errno, "write %s", clean);
+    if (ar != ARCHIVE_EOF || ftruncate(fd, archive_entry_size(e)) < 0)
+      return berr_set(err, EIO, "write %s: %s", clean, archive_error_string(in));
+  } else if (mknodat(pfd, base, type | perm, archive_entry_rdev(e)) < 0) {
+    return berr_sys(err, errno, "mknod %s", clean);
+  }
+  if (geteuid() == 0 &&
+      fchownat(pfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
+    return berr_sys(err, errno, "chown %s", clean);
+  if (type != AE_IFLNK && fchmodat(pfd, base, perm, 0) < 0)
+    return berr_sys(err, errno, "chmod %s", clean);
+  struct timespec ts[2] = {{archive_entry_mtime(e), 0}, {archive_entry_mtime(e), 0}};
+  utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
+  return 0;
+}
+
+/* type=local: the export stream unpacked into dest (created). Directory
+ * times are set again at the end (their entries changed them). */
+static int export_extract(struct http_resp *resp, const char *dest, struct berr **err) {
+  if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+    return berr_sys(err, errno, "failed to create %s", dest);
+  _cleanup_close_ int root = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return errno == ENOTDIR ? berr_set(err, ENOTDIR, "destination directory %s is a file", dest)
+                            : berr_sys(err, errno, "open %s", dest);
+  struct export_rd *x = xcalloc(1, sizeof *x);
+  x->resp = resp;
+  struct archive *a = archive_read_new();
+  archive_read_support_format_tar(a);
+  _cleanup_json_ json_t *dirs = json_array();
+  int r = 0, ar = ARCHIVE_EOF;
+  if (archive_read_open(a, x, NULL, export_read, NULL) != ARCHIVE_OK)
+    r = berr_set(err, EIO, "read the export: %s", archive_error_string(a));
+  struct archive_entry *e;
+  while (r == 0 && (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    r = out_entry(a, e, root, err);
+    if (r == 0 && archive_entry_filetype(e) == AE_IFDIR)
+      json_array_append_new(dirs, json_pack("[s,I]", archive_entry_pathname(e), (json_int_t)archive_entry_mtime(e)));
+  }
+  if (r == 0 && ar != ARCHIVE_EOF)
+    r = berr_set(err, EIO, "read the export: %s", archive_error_string(a));
+  size_t i;
+  json_t *d;
+  json_array_foreach(dirs, i, d) {
+    if (r < 0)
+      break;
+    _cleanup_close_ int fd = fs_open_in_root(root, json_string_value(json_array_get(d, 0)), O_RDONLY | O_DIRECTORY, 0);
+    struct timespec ts[2] = {{(time_t)json_integer_value(json_array_get(d, 1)), 0}};
+    ts[1] = ts[0];
+    if (fd >= 0)
+      futimens(fd, ts);
+  }
+  archive_read_free(a);
+  free(x);
+  return r;
+}
+
+/* type=tar: the stream as is, to a file (written beside it, then renamed) or stdout. */
+static int export_tar(struct http_resp *resp, const char *dest, struct berr **err) {
+  bool to_stdout = !strcmp(dest, "-");
+  _cleanup_free_ char *tmp = to_stdout ? NULL : xasprintf("%s.berth-tmp", dest);
+  _cleanup_close_ int fd = to_stdout ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (!to_stdout && fd < 0)
+    return berr_set(err, errno, "failed to open open %s: %s", dest, strerror(errno));
+  int out = to_stdout ? STDOUT_FILENO : fd;
+  char buf[65536];
+  ssize_t k;
+  int r = 0;
+  while (r == 0 && (k = resp_read(resp, buf, sizeof buf)) != 0)
+    r = k < 0 ? berr_set(err, EPROTO, "error reading the daemon's stream: unexpected EOF")
+              : write_fd_all(out, buf, (size_t)k, err);
+  if (r == 0 && !to_stdout && rename(tmp, dest) < 0)
+    r = berr_sys(err, errno, "rename %s", dest);
+  if (r < 0 && !to_stdout)
+    unlink(tmp);
+  return r;
+}
+
+/* The image's filesystem as `export` of a container made from it gives it:
+ * create (never started), GET /containers/{id}/export, remove. */
+static int build_export(struct cli *cli, const char *image, const struct build_output *o, struct berr **err) {
+  _cleanup_json_ json_t *body = json_pack("{s:s,s:[s],s:{s:s}}", "Image", image, "Cmd", "berth-build-export",
+                                          "HostConfig", "NetworkMode", "none");
+  _cleanup_json_ json_t *created = NULL;
+  if (cli_call(cli, "POST", "/containers/create", body, &created, NULL, err) < 0)
+    return berr_wrap(err, "export the build result");
+  const char *cid = json_string_value(json_object_get(created, "Id"));
+  if (!cid)
+    return berr_set(err, EPROTO, "export the build result: no container ID");
+  _cleanup_free_ char *path = xasprintf("/containers/%s/export", cid);
+  struct http_resp resp;
+  int r = cli_stream(cli, "GET", path, NULL, NULL, 0, &resp, err);
+  if (r == 0) {
+    r = !strcmp(o->type, "tar") ? export_tar(&resp, o->dest, err) : export_extract(&resp, o->dest, err);
+    resp_free(&resp);
+  }
+  _cleanup_free_ char *del = xasprintf("/containers/%s?force=1&v=1", cid);
+  struct berr *e2 = NULL;
+  if (cli_call(cli, "DELETE", del, NULL, NULL, NULL, &e2) < 0 && r == 0)
+    r = berr_set(err, e2->code, "%s", e2->msg);
+  berr_free(e2);
+  return r;
+}
+
+static void secret_wire_free(char *wire, size_t len) {
+  if (wire)
+    explicit_bzero(wire, len);
+  free(wire);
+}
+
 int cmd_build(struct cmd_ctx *ctx, int argc, char **argv) {
-  _cleanup_free_ char **tags = NULL, **build_args = NULL, **labels = NULL, **hosts = NULL, **secrets = NULL,
-                      **cache_from = NULL, **outputs = NULL;
+  _cleanup_strv_ char **tags = NULL, **build_args = NULL, **labels = NULL, **hosts = NULL, **secrets = NULL,
+                      **cache_from = NULL, **outputs = NULL, **nocache_filter = NULL;
   const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL, *platform = NULL, *progress = NULL;
   bool no_cache = false, pull = false, quiet = false, rm = true, force_rm = false, compress = false;
   const struct flag flags[] = {
@@ -295,6 +577,7 @@ int cmd_build(struct cmd_ctx *ctx, int argc, char **argv) {
       {"label", 0, FLAG_STRV, &labels, "Set metadata for an image", NULL},
       {"network", 0, FLAG_STR, &network, "Set the networking mode for the RUN instructions during build", NULL},
       {"no-cache", 0, FLAG_BOOL, &no_cache, "Do not use cache when building the image", NULL},
+      {"no-cache-filter", 0, FLAG_STRV, &nocache_filter, "Do not cache specified stages", NULL},
       {"output", 'o', FLAG_STRV, &outputs, "Output destination (format: type=local,dest=path)", NULL},
       {"platform", 0, FLAG_STR, &platform, "Set platform if server is multi-platform capable", NULL},
       {"progress", 0, FLAG_STR, &progress, "Set type of progress output (auto, plain, tty)", NULL},
@@ -310,17 +593,34 @@ int cmd_build(struct cmd_ctx *ctx, int argc, char **argv) {
   if (rc || (rc = cmd_need_args(ctx, args, 1, 1)))
     return rc;
   _cleanup_berr_ struct berr *err = NULL;
-  if (outputs && outputs[0]) {
-    fprintf(stderr, "--output is not supported by berth's builder yet\n");
+  __attribute__((cleanup(build_output_free))) struct build_output out = {0};
+  if (outputs && outputs[0] && outputs[1]) {
+    fprintf(stderr, "multiple outputs currently unsupported\n");
     return 1;
   }
-  if (secrets && secrets[0]) {
-    fprintf(stderr, "--secret is not supported by berth's builder yet (it needs RUN --mount=type=secret)\n");
+  if (outputs && outputs[0] && build_output_parse(outputs[0], &out, &err) < 0) {
+    cmd_print_err(err);
     return 1;
+  }
+  /* --secret: resolved here, sent before the context (secrets.c) */
+  char *wire = NULL;
+  size_t wire_len = 0;
+  for (size_t i = 0; secrets && secrets[i]; i++) {
+    struct build_secret_spec sp;
+    int r = build_secret_spec_parse(secrets[i], &sp, &err);
+    if (r == 0)
+      r = build_secret_encode(&sp, &wire, &wire_len, &err);
+    build_secret_spec_free(&sp);
+    if (r < 0) {
+      secret_wire_free(wire, wire_len);
+      cmd_print_err(err);
+      return 1;
+    }
   }
   struct tarbuf tb = {0};
   _cleanup_free_ char *dfname = NULL;
   if (make_context(args[0], file, &tb, &dfname, &err) < 0) {
+    secret_wire_free(wire, wire_len);
     sb_free(&tb.b);
     cmd_print_err(err);
     return 1;
@@ -347,6 +647,18 @@ int cmd_build(struct cmd_ctx *ctx, int argc, char **argv) {
     sb_query(&q, "target", target);
   if (no_cache)
     sb_query(&q, "nocache", "1");
+  if (nocache_filter && nocache_filter[0]) {
+    /* berthd's "nocachefilter": a JSON array; a value may list stages with "," */
+    _cleanup_json_ json_t *j = json_array();
+    for (size_t i = 0; nocache_filter[i]; i++) {
+      _cleanup_free_ char *copy = xstrdup(nocache_filter[i]);
+      char *save = NULL;
+      for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(j, json_string(t));
+    }
+    _cleanup_free_ char *s = json_dump_compact(j);
+    sb_query(&q, "nocachefilter", s);
+  }
   if (pull)
     sb_query(&q, "pull", "1");
   if (quiet)
@@ -370,22 +682,40 @@ int cmd_build(struct cmd_ctx *ctx, int argc, char **argv) {
   {
     /* docker CLI 28: on stdout, or on stderr with -q */
     _cleanup_free_ char *sz = fmt_human_size((double)tb.b.len, 4);
-    fprintf(quiet ? stderr : stdout, "Sending build context to Docker daemon  %s\n", sz);
-    fflush(quiet ? stderr : stdout);
+    FILE *msg = quiet || (out.type && !strcmp(out.dest, "-")) ? stderr : stdout;
+    fprintf(msg, "Sending build context to Docker daemon  %s\n", sz);
+    fflush(msg);
   }
   struct http_resp resp;
-  /* X-Registry-Config: the auth configs for pulls ("{}" base64: none) */
-  rc = cli_stream_headers(ctx->cli, "POST", q.s, "application/x-tar", tb.b.s ? tb.b.s : "", tb.b.len,
-                          "X-Registry-Config: e30=\r\n", &resp, &err);
+  /* X-Registry-Config: the auth configs for pulls ("{}" base64: none);
+   * secrets go in front of the context, their length in a header */
+  _cleanup_free_ char *hdrs = wire ? xasprintf("X-Registry-Config: e30=\r\n%s: %zu\r\n", BUILD_SECRETS_HEADER, wire_len)
+                                   : xstrdup("X-Registry-Config: e30=\r\n");
+  if (wire) {
+    struct sb body = {0};
+    sb_addn(&body, wire, wire_len);
+    sb_addn(&body, tb.b.s ? tb.b.s : "", tb.b.len);
+    secret_wire_free(wire, wire_len);
+    sb_free(&tb.b);
+    tb.b = body;
+  }
+  rc = cli_stream_headers(ctx->cli, "POST", q.s, "application/x-tar", tb.b.s ? tb.b.s : "", tb.b.len, hdrs, &resp,
+                          &err);
+  if (wire_len && tb.b.s)
+    explicit_bzero(tb.b.s, wire_len);
   sb_free(&tb.b);
   if (rc < 0) {
     cmd_print_err(err);
     return 1;
   }
   json_t *aux = NULL;
-  rc = progress_display(&resp, quiet ? NULL : stdout, false, &aux, &err);
+  /* with -o -, the tar owns stdout: progress goes to stderr */
+  bool tar_stdout = out.type && !strcmp(out.dest, "-");
+  rc = progress_display(&resp, quiet ? NULL : tar_stdout ? stderr : stdout, false, &aux, &err);
   resp_free(&resp);
   const char *id = json_string_value(json_object_get(aux, "ID"));
+  if (rc == 0 && id && out.type)
+    rc = build_export(ctx->cli, id, &out, &err);
   if (rc == 0 && id) {
     if (quiet)
       printf("%s\n", id);
@@ -415,7 +745,7 @@ int cmd_build(struct cmd_ctx *ctx, int argc, char **argv) {
 
 int cmd_builder_prune(struct cmd_ctx *ctx, int argc, char **argv) {
   bool all = false, force = false;
-  _cleanup_free_ char **filters = NULL;
+  _cleanup_strv_ char **filters = NULL;
   const struct flag flags[] = {
       {"all", 'a', FLAG_BOOL, &all, "Remove all unused build cache, not just dangling ones", NULL},
       {"filter", 0, FLAG_STRV, &filters, "Provide filter values (e.g. \"until=24h\")", NULL},
