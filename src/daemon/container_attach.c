@@ -10,7 +10,11 @@
  * Attaching before the process runs (what `docker run` without -d does): the
  * handler registers a struct attach_pending on the container and waits; start
  * connects every pending attach to the new shim between shim_spawn and
- * shim_start (attach_connect_pending), so no output is lost.
+ * shim_start (attach_connect_pending), so no output is lost. The registration
+ * happens BEFORE the hijack answer is sent: the CLI posts /start as soon as it
+ * reads that answer, and a start that ran before the registration would leave
+ * the attach waiting for a later start. While waiting, only a hang-up ends the
+ * wait, not the client's half-close (the CLI's when it has no stdin).
  */
 #include <errno.h>
 #include <poll.h>
@@ -172,12 +176,30 @@ static void pending_unlink(struct container *c, struct attach_pending *me) {
     }
 }
 
-/* Wait for the next start to connect us (or the client to go). */
+/* Register `me` for the next start unless the process runs already (then
+ * false: attach to the shim directly). c->lock held. */
+static bool pending_register(struct container *c, struct attach_pending *me) {
+  if (c->state == CTR_RUNNING && !c->busy)
+    return false;
+  me->next = c->pending;
+  c->pending = me;
+  return true;
+}
+
+/* The client went before we waited: forget `me` (or the stream a start gave it). */
+static void pending_cancel(struct container *c, struct attach_pending *me) {
+  pthread_mutex_lock(&c->lock);
+  if (!me->done)
+    pending_unlink(c, me);
+  else if (me->fd >= 0)
+    close(me->fd);
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* Wait for a start to connect `me` (registered) or the client to go. */
 static int wait_started(struct http_req *r, struct container *c, struct attach_pending *me) {
   int cfd = http_conn_fd(r->conn);
   pthread_mutex_lock(&c->lock);
-  me->next = c->pending;
-  c->pending = me;
   while (!me->done && !c->removed) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -185,8 +207,12 @@ static int wait_started(struct http_req *r, struct container *c, struct attach_p
     pthread_cond_timedwait(&c->changed, &c->lock, &ts);
     if (me->done)
       break;
-    struct pollfd p = {.fd = cfd, .events = POLLRDHUP};
-    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+    /* only a client that is gone ends the wait: the docker CLI shuts its
+     * write side down right after the hijack when it sends no stdin, which
+     * is POLLRDHUP, not POLLHUP (taking that for a hang-up lost the whole
+     * output of `run` whenever the start took over a second, e.g. under ASan) */
+    struct pollfd p = {.fd = cfd, .events = 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
       break;
   }
   if (!me->done)
@@ -226,27 +252,37 @@ void ctr_attach_serve(struct daemon *d, struct http_req *r, struct container *c)
     return;
   }
   in = in && open_stdin;
+  struct attach_pending me = {.in = in, .out = out, .err = er, .stdin_once = stdin_once,
+                              .fd = -1};
+  bool waiting = false;
+  if (stream) {
+    pthread_mutex_lock(&c->lock);
+    waiting = pending_register(c, &me);
+    pthread_mutex_unlock(&c->lock);
+  }
   if (http_hijack(r, tty ? "application/vnd.docker.raw-stream"
                          : "application/vnd.docker.multiplexed-stream") < 0) {
+    if (waiting)
+      pending_cancel(c, &me);
     http_conn_close(r->conn);
     return;
   }
   if (logs)
     ctr_logs_replay(c, r, out, er, tty);
   int fd = -1;
-  if (stream) {
+  if (stream && !waiting) {
     _cleanup_free_ char *sd = ctr_shim_dir(c);
-    pthread_mutex_lock(&c->lock);
-    bool up = c->state == CTR_RUNNING && !c->busy;
-    pthread_mutex_unlock(&c->lock);
-    if (up)
-      fd = shim_attach(sd, in, out, er, stdin_once, &e);
-    if (fd < 0) {
-      struct attach_pending me = {.in = in, .out = out, .err = er, .stdin_once = stdin_once,
-                                  .fd = -1};
-      fd = wait_started(r, c, &me);
+    fd = shim_attach(sd, in, out, er, stdin_once, &e);
+    if (fd < 0) { /* it stopped meanwhile: wait for the next start */
+      pthread_mutex_lock(&c->lock);
+      me.next = c->pending;
+      c->pending = &me;
+      pthread_mutex_unlock(&c->lock);
+      waiting = true;
     }
   }
+  if (waiting)
+    fd = wait_started(r, c, &me);
   if (fd >= 0) {
     ctr_event(d, c, "attach", NULL);
     if (relay(r, fd, in, keys, in && (tty || !stdin_once)) == 1)

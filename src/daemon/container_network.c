@@ -51,9 +51,10 @@ static int check_settings(struct daemon *d, const char *netid, const char *netna
     return berr_set(err, EINVAL,
                     "network-scoped alias is supported only for containers in user defined "
                     "networks");
-  const char *ip = json_string_value(
-      json_object_get(json_object_get(settings, "IPAMConfig"), "IPv4Address"));
-  if (!user && ip && *ip)
+  const json_t *ipc = json_object_get(settings, "IPAMConfig");
+  const char *ip = json_string_value(json_object_get(ipc, "IPv4Address"));
+  const char *ip6 = json_string_value(json_object_get(ipc, "IPv6Address"));
+  if (!user && ((ip && *ip) || (ip6 && *ip6)))
     return berr_set(err, EINVAL,
                     "user specified IP address is supported on user defined networks only");
   return 0;
@@ -164,6 +165,26 @@ static bool needs_namespace(struct daemon *d, const json_t *rows) {
   return false;
 }
 
+/* On "none" (the null driver) and nothing else. */
+static bool on_null_network(struct daemon *d, const json_t *rows) {
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    _cleanup_free_ char *drv =
+        net_driver_of(d->net, json_string_value(json_object_get(r, "network")));
+    if (drv && strcmp(drv, "null") == 0)
+      return true;
+  }
+  return false;
+}
+
+/* --network none: dockerd's sandbox is a namespace whose lo is up (127.0.0.1
+ * answers); a namespace the runtime made itself would have lo down. */
+static int loopback_only(struct daemon *d, struct container *c, char **netns, struct berr **err) {
+  net_netns_delete(d->net, c->id); /* one left by a run that ended while berthd was away */
+  return net_netns_create(d->net, c->id, netns, err);
+}
+
 static void fill_req(struct net_ep_req *rq, const struct container *c, const json_t *cfg,
                      const json_t *hc) {
   rq->container_id = c->id;
@@ -175,13 +196,26 @@ static void fill_req(struct net_ep_req *rq, const struct container *c, const jso
   rq->mac = json_string_value(json_object_get(cfg, "MacAddress"));
 }
 
+/* Errors dockerd gives as they are (a port taken, an address taken, the
+ * network gone): the rest say where they come from. */
+static int start_failed(struct berr **err) {
+  int code = err && *err ? (*err)->code : EIO;
+  if (code == EEXIST || code == ENOENT || code == EINVAL || code == ENOSPC || code == EPERM ||
+      code == EADDRINUSE)
+    return -code;
+  return berr_wrap(err, "failed to set up container networking");
+}
+
 int ctr_net_start(struct daemon *d, struct container *c, const json_t *cfg, const json_t *hc,
                   char **netns, struct berr **err) {
   if (d->net == NULL || str_has_prefix(mode_of(hc), "container:"))
     return 0;
+  const char *m = mode_network(d, mode_of(hc));
+  if (m && net_lookup(d->net, m, NULL, NULL, NULL) < 0) /* removed since create */
+    return berr_set(err, ENOENT, "network %s not found", m);
   _cleanup_json_ json_t *rows = net_container_rows(d->net, c->id);
   if (!needs_namespace(d, rows))
-    return 0;
+    return on_null_network(d, rows) ? loopback_only(d, c, netns, err) : 0;
   net_container_stop(d->net, c->id); /* a run that ended while berthd was away */
   _cleanup_free_ char *path = NULL;
   int rc = net_netns_create(d->net, c->id, &path, err);
@@ -212,7 +246,7 @@ int ctr_net_start(struct daemon *d, struct container *c, const json_t *cfg, cons
   if (rc < 0) {
     net_container_stop(d->net, c->id);
     net_netns_delete(d->net, c->id);
-    return berr_wrap(err, "failed to set up container networking");
+    return start_failed(err);
   }
   *netns = steal_ptr(path);
   return 0;
@@ -259,7 +293,8 @@ void ctr_net_inspect(struct daemon *d, const struct container *c, json_t *ns) {
   }
   const json_t *br = json_object_get(json_object_get(ns, "Networks"), "bridge");
   static const char *const legacy[] = {"EndpointID", "Gateway", "IPAddress", "IPPrefixLen",
-                                       "MacAddress", NULL};
+                                       "MacAddress", "GlobalIPv6Address", "GlobalIPv6PrefixLen",
+                                       "IPv6Gateway", NULL};
   for (size_t i = 0; br && legacy[i]; i++)
     json_object_set(ns, legacy[i], json_object_get(br, legacy[i]));
 }
@@ -291,6 +326,11 @@ void ctr_net_list(struct daemon *d, const struct container *c, json_t *entry) {
     }
   }
   json_object_set_new(entry, "Ports", arr);
+}
+
+void ctr_net_rename(struct daemon *d, const struct container *c, const char *name) {
+  if (d->net)
+    net_container_rename(d->net, c->id, name && name[0] == '/' ? name + 1 : name);
 }
 
 /* ---- connect / disconnect ---- */

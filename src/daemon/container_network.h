@@ -31,3 +31,6 @@ int ctr_net_connect(struct daemon *d, const char *network, const char *container
                     const json_t *endpoint_config, struct berr **err);
 int ctr_net_disconnect(struct daemon *d, const char *network, const char *container, bool force,
                        struct berr **err);
+/* The container was renamed (name without "/"): the embedded DNS answers the
+ * new name from now on, and no longer the old one. */
+void ctr_net_rename(struct daemon *d, const struct container *c, const char *name);

@@ -6,9 +6,9 @@
  *     must point strictly backwards and never into the header, so loops cannot
  *     happen), a validator for whole messages, and a reply builder whose answer
  *     names are pointers to the question (offset 12).
- *  2. The server: one epoll thread. Watched objects (struct watch) are the wake
- *     eventfd, each endpoint's UDP and TCP listening sockets, TCP clients and
- *     pending forwards. Invariants:
+ *  2. The server: one epoll thread (evloop.c). Watched objects (struct watch) are
+ *     each endpoint's UDP and TCP listening sockets, TCP clients and pending
+ *     forwards. Invariants:
  *       - every object is touched only with s->lock held, except by the loop thread
  *         while it runs the lookup callback (it unlocks around it and re-checks
  *         `dead` afterwards);
@@ -21,17 +21,16 @@
  * Forwarding sockets are created by the loop thread, i.e. in berthd's namespace.
  */
 #include "net/dns.h"
+#include "net/net_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -483,7 +482,7 @@ int dns_resolv_conf_nameservers(const char *path, char ***out, struct berr **err
 #define MAX_TCP_CLIENTS_PER_EP 32
 #define TCP_CLIENT_IDLE_MS 30000
 
-enum watch_kind { W_WAKE, W_UDP, W_TCP_LISTEN, W_TCP_CLIENT, W_FWD };
+enum watch_kind { W_UDP, W_TCP_LISTEN, W_TCP_CLIENT, W_FWD };
 
 struct watch {
   enum watch_kind kind;
@@ -542,11 +541,7 @@ struct endpoint {
 
 struct dns_server {
   pthread_mutex_t lock;
-  pthread_t thread;
-  bool thread_started;
-  bool stop;
-  int epfd;
-  struct watch wake;
+  struct evloop *loop;
   dns_lookup_fn lookup;
   void *ctx;
   struct endpoint *eps;
@@ -563,19 +558,17 @@ static uint64_t now_ms(void) {
 }
 
 static int watch_add(struct dns_server *s, struct watch *w, uint32_t events) {
-  struct epoll_event ev = {.events = events, .data.ptr = w};
-  return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+  return evloop_add(s->loop, w->fd, events, w);
 }
 
 static void watch_mod(struct dns_server *s, struct watch *w, uint32_t events) {
-  struct epoll_event ev = {.events = events, .data.ptr = w};
-  epoll_ctl(s->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+  evloop_mod(s->loop, w->fd, events, w);
 }
 
 /* Stop watching and close; the object stays allocated until the loop frees the grave. */
 static void watch_close(struct dns_server *s, struct watch *w) {
   if (w->fd >= 0) {
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    evloop_del(s->loop, w->fd);
     close(w->fd);
     w->fd = -1;
   }
@@ -664,7 +657,7 @@ static int fwd_connect(struct dns_server *s, struct fwd *f) {
 static void fwd_next(struct dns_server *s, struct fwd *f) {
   for (;;) {
     if (f->w.fd >= 0) {
-      epoll_ctl(s->epfd, EPOLL_CTL_DEL, f->w.fd, NULL);
+      evloop_del(s->loop, f->w.fd);
       close(f->w.fd);
       f->w.fd = -1;
     }
@@ -902,12 +895,6 @@ static void dispatch(struct dns_server *s, struct watch *w, uint32_t events) {
   if (w->dead)
     return;
   switch (w->kind) {
-  case W_WAKE: {
-    uint64_t v;
-    if (read(w->fd, &v, sizeof v) < 0) { /* nothing to do: the wake-up was the point */
-    }
-    break;
-  }
   case W_UDP: {
     struct endpoint *ep = container_of(w, struct endpoint, udp);
     if (!ep->dead)
@@ -989,70 +976,32 @@ static void empty_graves(struct dns_server *s) {
   }
 }
 
-static void *loop_main(void *arg) {
-  struct dns_server *s = arg;
-  int timeout = -1;
-  for (;;) {
-    struct epoll_event evs[32];
-    int n = epoll_wait(s->epfd, evs, 32, timeout);
-    pthread_mutex_lock(&s->lock);
-    if (s->stop) {
-      pthread_mutex_unlock(&s->lock);
-      return NULL;
-    }
-    for (int i = 0; i < n; i++)
-      dispatch(s, evs[i].data.ptr, evs[i].events);
-    timeout = expire(s);
-    empty_graves(s);
-    pthread_mutex_unlock(&s->lock);
-  }
+static void on_event(void *ctx, void *data, uint32_t events) { dispatch(ctx, data, events); }
+
+static int on_tick(void *ctx) {
+  struct dns_server *s = ctx;
+  int timeout = expire(s);
+  empty_graves(s);
+  return timeout;
 }
 
-static void wake(struct dns_server *s) {
-  uint64_t one = 1;
-  if (write(s->wake.fd, &one, sizeof one) < 0) { /* counter full: already awake */
-  }
-}
+static const struct evloop_ops loop_ops = {.event = on_event, .tick = on_tick};
 
-/* Start a thread with every signal blocked: it must never run the process's handlers,
- * and a SIGPIPE from a write to a closed socket stays pending on it, harmless. */
-static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int r = pthread_create(t, NULL, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return r;
-}
+static void wake(struct dns_server *s) { evloop_wake(s->loop); }
 
 int dns_server_new(struct dns_server **out, dns_lookup_fn lookup, void *ctx, struct berr **err) {
   struct dns_server *s = xcalloc(1, sizeof *s);
-  s->epfd = s->wake.fd = -1;
   pthread_mutex_init(&s->lock, NULL);
   s->lookup = lookup;
   s->ctx = ctx;
-  s->wake.kind = W_WAKE;
-  s->epfd = epoll_create1(EPOLL_CLOEXEC);
-  s->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  int r;
-  if (s->epfd < 0 || s->wake.fd < 0) {
-    r = berr_sys(err, errno, "dns server: epoll");
-    goto fail;
+  int r = evloop_new(&s->loop, &s->lock, &loop_ops, s, "dns server", err);
+  if (r < 0) {
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return r;
   }
-  if ((r = watch_add(s, &s->wake, EPOLLIN)) < 0) {
-    berr_sys(err, -r, "dns server: epoll");
-    goto fail;
-  }
-  if ((r = thread_start(&s->thread, loop_main, s)) != 0) {
-    r = berr_sys(err, r, "dns server: start thread");
-    goto fail;
-  }
-  s->thread_started = true;
   *out = s;
   return 0;
-fail:
-  dns_server_free(s);
-  return r;
 }
 
 /* Parse "IP", "IP:PORT", "[IPv6]:PORT" or a bare IPv6 address. */
@@ -1167,7 +1116,7 @@ static void *bind_thread(void *arg) {
 static int bind_in_netns(const char *key, int netns_fd, int *udp_fd, int *tcp_fd, struct berr **err) {
   struct bind_job j = {.netns_fd = netns_fd, .udp_fd = -1, .tcp_fd = -1};
   pthread_t t;
-  int r = thread_start(&t, bind_thread, &j);
+  int r = evloop_thread_start(&t, bind_thread, &j);
   if (r != 0)
     return berr_sys(err, r, "dns for %s: start thread", key);
   pthread_join(t, NULL);
@@ -1280,20 +1229,11 @@ int dns_server_remove(struct dns_server *s, const char *key) {
 void dns_server_free(struct dns_server *s) {
   if (!s)
     return;
-  if (s->thread_started) {
-    pthread_mutex_lock(&s->lock);
-    s->stop = true;
-    pthread_mutex_unlock(&s->lock);
-    wake(s);
-    pthread_join(s->thread, NULL);
-  }
+  evloop_stop(s->loop);
   while (s->eps)
     endpoint_kill(s, s->eps);
   empty_graves(s);
-  if (s->wake.fd >= 0)
-    close(s->wake.fd);
-  if (s->epfd >= 0)
-    close(s->epfd);
+  evloop_free(s->loop);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }

@@ -147,11 +147,12 @@ static int ip_alloc(struct net *n, const struct net_network *w, const json_t *re
     if (w->is_default || !w->has_subnet)
       return berr_set(err, EINVAL, "user specified IP address is supported on user defined "
                                    "networks only");
-    if (ipam_parse_ip(want, &a) < 0 || !ipam_overlap(a, 32, w->subnet, w->prefix) ||
-        a == w->subnet || a == bcast)
-      return berr_set(err, EINVAL, "no available IPv4 addresses on this network's address "
-                                   "pools: %s (%s)",
-                      w->name, w->id);
+    if (ipam_parse_ip(want, &a) < 0)
+      return berr_set(err, EINVAL, "invalid IPv4 address: %s", want);
+    if (!ipam_overlap(a, 32, w->subnet, w->prefix) || a == w->subnet || a == bcast)
+      return berr_set(err, EINVAL, "Invalid address %s: It does not belong to any of this "
+                                   "network's subnets",
+                      want);
     if (ip_taken(n, w, a, cid))
       return berr_set(err, EEXIST, "Address already in use");
     *out = a;
@@ -166,6 +167,57 @@ static int ip_alloc(struct net *n, const struct net_network *w, const json_t *re
     return 0;
   }
   return berr_set(err, ENOSPC, "no available IPv4 addresses on this network's address pools: %s "
+                               "(%s)",
+                  w->name, w->id);
+}
+
+/* ---- IPv6 addresses (networks with EnableIPv6 and a v6 subnet) ---- */
+
+static bool ip6_taken(struct net *n, const struct net_network *w, const struct in6_addr *ip,
+                      const char *self) {
+  if (ipam6_eq(ip, &w->gateway6))
+    return true;
+  _cleanup_json_ json_t *rows = ep_of_network(n, w->id);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    const json_t *d = json_object_get(r, "doc");
+    struct in6_addr a;
+    if (json_is_true(json_object_get(d, "Active")) &&
+        strcmp(json_string_value(json_object_get(r, "container")), self) != 0 &&
+        ipam6_parse_ip(sget(d, "GlobalIPv6Address"), &a) == 0 && ipam6_eq(&a, ip))
+      return true;
+  }
+  return false;
+}
+
+/* --ip6, else the MAC-derived address on the default bridge (dockerd's
+ * fixed-cidr-v6 of <= /80), else the lowest free one of the range / subnet
+ * (dockerd's IPAM: the gateway takes ::1, the first container ::2). */
+static int ip6_alloc(struct net *n, const struct net_network *w, const json_t *req,
+                     const char *cid, const char *mac, struct in6_addr *out, struct berr **err) {
+  const char *want = sget(json_object_get(req, "IPAMConfig"), "IPv6Address");
+  if (*want) {
+    if (ipam6_parse_ip(want, out) < 0)
+      return berr_set(err, EINVAL, "invalid IPv6 address: %s", want);
+    if (!ipam6_overlap(out, 128, &w->subnet6, w->prefix6))
+      return berr_set(err, EINVAL, "Invalid address %s: It does not belong to any of this "
+                                   "network's subnets",
+                      want);
+    return ip6_taken(n, w, out, cid) ? berr_set(err, EEXIST, "Address already in use") : 0;
+  }
+  if (w->is_default && ipam6_from_mac(&w->subnet6, w->prefix6, mac, out) == 0)
+    return 0;
+  struct in6_addr a = w->range6_prefix ? w->range6 : w->subnet6;
+  int p = w->range6_prefix ? w->range6_prefix : w->prefix6;
+  uint64_t span = p >= 112 ? (1ull << (128 - p)) : 65536; /* the first 64 Ki addresses */
+  for (uint64_t k = 0; k < span; k++, ipam6_add(&a, 1)) {
+    if (!ipam6_eq(&a, &w->subnet6) && !ip6_taken(n, w, &a, cid)) {
+      *out = a;
+      return 0;
+    }
+  }
+  return berr_set(err, ENOSPC, "no available IPv6 addresses on this network's address pools: %s "
                                "(%s)",
                   w->name, w->id);
 }
@@ -377,6 +429,25 @@ static bool user_defined(const struct net_network *w) {
   return (strcmp(w->driver, "bridge") == 0 && !w->is_default) || is_vlan(w);
 }
 
+/* dockerd's words for a published port that cannot be had at start (another
+ * container's, or another program's): "driver failed programming external
+ * connectivity on endpoint web (<endpoint id>): Bind for 0.0.0.0:80 failed:
+ * port is already allocated". */
+static int port_error(const struct net_ep_req *rq, const char *epid, struct berr **err) {
+  return berr_wrap(err, "driver failed programming external connectivity on endpoint %s (%s)",
+                   rq->container_name ? rq->container_name : rq->container_id, epid);
+}
+
+/* The IPv6 fields of an endpoint doc (ip NULL: none, as dockerd's empty strings). */
+static void ep_doc_set6(json_t *doc, const struct net_network *w, const struct in6_addr *ip) {
+  char a[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
+  json_object_set_new(doc, "GlobalIPv6Address", json_string(ip ? ipam6_fmt(ip, a) : ""));
+  json_object_set_new(doc, "GlobalIPv6PrefixLen", json_integer(ip ? w->prefix6 : 0));
+  json_object_set_new(doc, "IPv6Gateway", json_string(ip ? ipam6_fmt(&w->gateway6, g) : ""));
+  json_object_set_new(doc, "IPv6Address", ip ? json_sprintf("%s/%d", a, w->prefix6)
+                                             : json_string(""));
+}
+
 /* Activate doc on w in netns: address, veth, ports. */
 static int activate(struct net *n, struct net_network *w, const struct net_ep_req *rq,
                     json_t *doc, struct berr **err) {
@@ -387,8 +458,9 @@ static int activate(struct net *n, struct net_network *w, const struct net_ep_re
   if (rc < 0)
     return rc;
   _cleanup_json_ json_t *ports = NULL;
+  _cleanup_free_ char *epid = new_endpoint_id();
   if (rq->publish && !is_vlan(w) && (rc = ports_alloc(n, rq, &ports, err)) < 0)
-    return rc;
+    return port_error(rq, epid, err);
   if (ports == NULL)
     ports = json_array();
   char ipb[16], gwb[16], macb[18];
@@ -398,18 +470,22 @@ static int activate(struct net *n, struct net_network *w, const struct net_ep_re
   if (!*mac)
     mac = ipam_mac(ip, macb);
   _cleanup_free_ char *mac_copy = xstrdup(mac);
-  _cleanup_free_ char *epid = new_endpoint_id();
   _cleanup_free_ char *veth = xasprintf("veth%.7s", epid);
   _cleanup_free_ char *ifname = xasprintf("eth%d", rq->ifindex);
   uint32_t gw = rq->ifindex == 0 || rq->gateway ? w->gateway : 0;
   int mtu = w->mtu ? w->mtu : n->mtu;
+  bool v6 = w->ipv6 && w->has_subnet6;
+  struct in6_addr ip6;
+  if (v6 && (rc = ip6_alloc(n, w, doc, rq->container_id, mac_copy, &ip6, err)) < 0)
+    return rc;
   if (is_vlan(w)) {
     const char *mode = json_string_value(json_object_get(
         w->options, strcmp(w->driver, "macvlan") == 0 ? "macvlan_mode" : "ipvlan_mode"));
     _cleanup_free_ char *tmp = xasprintf("v%.10s", epid);
+    if (mode && strcmp(mode, "l3") == 0)
+      gw = 0;
     rc = nl_vlan_attach(rq->netns, w->driver, sget(w->options, "parent"), mode, tmp, ifname,
-                        mac_copy, ip, w->prefix, mode && strcmp(mode, "l3") == 0 ? 0 : gw, mtu,
-                        err);
+                        mac_copy, ip, w->prefix, gw, mtu, err);
     free(veth);
     veth = xstrdup(""); /* nothing on the host side: it goes with the namespace */
   } else {
@@ -417,6 +493,15 @@ static int activate(struct net *n, struct net_network *w, const struct net_ep_re
   }
   if (rc < 0)
     return rc;
+  if (v6 && (rc = nl_ns_addr6(rq->netns, ifname, &ip6, w->prefix6, gw ? &w->gateway6 : NULL,
+                              err)) < 0) {
+    if (*veth)
+      nl_link_delete(veth);
+    else
+      nl_ns_link_delete(rq->netns, ifname);
+    return rc;
+  }
+  ep_doc_set6(doc, w, v6 ? &ip6 : NULL);
   json_object_set_new(doc, "EndpointID", json_string(epid));
   json_object_set_new(doc, "MacAddress", json_string(mac_copy));
   json_object_set_new(doc, "IPAddress", json_string(ipam_fmt(ip, ipb)));
@@ -430,7 +515,7 @@ static int activate(struct net *n, struct net_network *w, const struct net_ep_re
   if ((rc = proxy_ports(n, ports, ipb, true, err)) < 0) {
     if (*veth)
       nl_link_delete(veth);
-    return rc;
+    return port_error(rq, epid, err);
   }
   json_object_set_new(doc, "Active", json_true());
   return 0;
@@ -445,10 +530,12 @@ static void deactivate(struct net *n, json_t *doc, bool delete_link) {
   if (delete_link && *sget(doc, "Veth"))
     nl_link_delete(sget(doc, "Veth"));
   static const char *const keys[] = {"EndpointID", "IPAddress", "IPv4Address", "Gateway",
-                                     "Veth", "IfName", "Netns", NULL};
+                                     "Veth", "IfName", "Netns", "GlobalIPv6Address",
+                                     "IPv6Gateway", "IPv6Address", NULL};
   for (size_t i = 0; keys[i]; i++)
     json_object_set_new(doc, keys[i], json_string(""));
   json_object_set_new(doc, "IPPrefixLen", json_integer(0));
+  json_object_set_new(doc, "GlobalIPv6PrefixLen", json_integer(0));
   json_object_set_new(doc, "Ports", json_array());
   json_object_set_new(doc, "Active", json_false());
 }
@@ -545,6 +632,19 @@ void net_container_forget(struct net *n, const char *cid) {
   pthread_mutex_unlock(&n->lock);
 }
 
+void net_container_rename(struct net *n, const char *cid, const char *name) {
+  pthread_mutex_lock(&n->lock);
+  _cleanup_json_ json_t *rows = ep_of_container(n, cid);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    json_t *doc = json_object_get(r, "doc");
+    json_object_set_new(doc, "ContainerName", json_string(name));
+    ep_save(n, json_string_value(json_object_get(r, "network")), cid, doc, NULL);
+  }
+  pthread_mutex_unlock(&n->lock);
+}
+
 json_t *net_container_rows(struct net *n, const char *cid) {
   pthread_mutex_lock(&n->lock);
   json_t *rows = ep_of_container(n, cid);
@@ -576,8 +676,10 @@ json_t *net_container_endpoints(struct net *n, const char *cid) {
                   "Aliases", json_is_array(al) ? al : NULL, "DriverOpts", "NetworkID", w->id,
                   "EndpointID", sget(d, "EndpointID"), "Gateway", sget(d, "Gateway"),
                   "IPAddress", sget(d, "IPAddress"), "IPPrefixLen",
-                  json_integer_value(json_object_get(d, "IPPrefixLen")), "IPv6Gateway", "",
-                  "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress",
+                  json_integer_value(json_object_get(d, "IPPrefixLen")), "IPv6Gateway",
+                  sget(d, "IPv6Gateway"), "GlobalIPv6Address", sget(d, "GlobalIPv6Address"),
+                  "GlobalIPv6PrefixLen", (int)json_integer_value(json_object_get(d, "GlobalIPv6PrefixLen")),
+                  "MacAddress",
                   sget(d, "MacAddress"), "DriverOpts"));
     if (json_object_get(json_object_get(out, w->name), "IPAMConfig") == NULL)
       json_object_set_new(json_object_get(out, w->name), "IPAMConfig", json_null());
@@ -624,14 +726,16 @@ char *net_hosts_lines(struct net *n, const char *cid, const char *hostname,
   json_t *r;
   json_array_foreach(rows, i, r) {
     const json_t *d = json_object_get(r, "doc");
-    const char *ip = sget(d, "IPAddress");
-    if (!*ip)
-      continue;
-    char *x = domainname && *domainname
-                  ? xasprintf("%s%s\t%s.%s %s\n", out, ip, hostname, domainname, hostname)
-                  : xasprintf("%s%s\t%s\n", out, ip, hostname);
-    free(out);
-    out = x;
+    const char *ips[] = {sget(d, "IPAddress"), sget(d, "GlobalIPv6Address")};
+    for (size_t k = 0; k < 2; k++) { /* dockerd writes a line for each family */
+      if (!*ips[k])
+        continue;
+      char *x = domainname && *domainname
+                    ? xasprintf("%s%s\t%s.%s %s\n", out, ips[k], hostname, domainname, hostname)
+                    : xasprintf("%s%s\t%s\n", out, ips[k], hostname);
+      free(out);
+      out = x;
+    }
   }
   pthread_mutex_unlock(&n->lock);
   return out;
@@ -702,20 +806,31 @@ static int lookup_locked(struct net *n, const char *from, const char *name, uint
     json_array_foreach(rows, k, r) {
       const json_t *d = json_object_get(r, "doc");
       uint32_t a;
-      if (!json_is_true(json_object_get(d, "Active")) || ipam_parse_ip(sget(d, "IPAddress"), &a))
+      struct in6_addr a6;
+      if (!json_is_true(json_object_get(d, "Active")))
         continue;
+      bool has4 = ipam_parse_ip(sget(d, "IPAddress"), &a) == 0;
+      bool has6 = ipam6_parse_ip(sget(d, "GlobalIPv6Address"), &a6) == 0;
       if (qtype == DNS_TYPE_PTR) {
         uint32_t q;
-        if (ipam_parse_ip(name, &q) == 0 && q == a) {
+        struct in6_addr q6;
+        if ((has4 && ipam_parse_ip(name, &q) == 0 && q == a) ||
+            (has6 && ipam6_parse_ip(name, &q6) == 0 && ipam6_eq(&q6, &a6))) {
           snprintf(res->ptr_name, sizeof(res->ptr_name), "%s.%s", sget(d, "ContainerName"),
                    w->name);
           return DNS_LOOKUP_FOUND;
         }
         continue;
       }
-      if ((name_is(r, base) || (ltn && name_is(r, ltn))) && res->n_addrs < DNS_MAX_ADDRS) {
+      if (!name_is(r, base) && !(ltn && name_is(r, ltn)))
+        continue;
+      if (has4 && res->n_addrs < DNS_MAX_ADDRS) {
         res->addrs[res->n_addrs].family = AF_INET;
         res->addrs[res->n_addrs++].v4.s_addr = htonl(a);
+      }
+      if (has6 && res->n_addrs < DNS_MAX_ADDRS) { /* AAAA (dockerd answers them on v6 networks) */
+        res->addrs[res->n_addrs].family = AF_INET6;
+        res->addrs[res->n_addrs++].v6 = a6;
       }
     }
     if (res->n_addrs)

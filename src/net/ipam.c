@@ -125,3 +125,76 @@ int ipam_pick_subnet(const json_t *pools, const uint32_t *used, const int *used_
                   "could not find an available, non-overlapping IPv4 address pool among the "
                   "defaults to assign to the network");
 }
+
+/* ---- IPv6 (struct in6_addr, network byte order as the kernel's) ---- */
+
+int ipam6_parse_ip(const char *s, struct in6_addr *out) {
+  if (s == NULL || strchr(s, ':') == NULL || inet_pton(AF_INET6, s, out) != 1)
+    return -EINVAL;
+  return 0;
+}
+
+int ipam6_parse_cidr(const char *s, struct in6_addr *addr, int *prefix) {
+  const char *slash = s ? strchr(s, '/') : NULL;
+  if (slash == NULL || slash - s >= INET6_ADDRSTRLEN)
+    return -EINVAL;
+  char ip[INET6_ADDRSTRLEN];
+  memcpy(ip, s, (size_t)(slash - s));
+  ip[slash - s] = '\0';
+  int64_t p;
+  if (parse_int64(slash + 1, &p) < 0 || p < 0 || p > 128 || ipam6_parse_ip(ip, addr) < 0)
+    return -EINVAL;
+  *prefix = (int)p;
+  return 0;
+}
+
+const char *ipam6_fmt(const struct in6_addr *a, char *buf) {
+  if (inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN) == NULL)
+    snprintf(buf, INET6_ADDRSTRLEN, "::");
+  return buf;
+}
+
+void ipam6_mask(struct in6_addr *a, int prefix) {
+  for (int i = 0; i < 16; i++) {
+    int bits = prefix - 8 * i;
+    if (bits >= 8)
+      continue;
+    a->s6_addr[i] &= bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+  }
+}
+
+bool ipam6_overlap(const struct in6_addr *a, int pa, const struct in6_addr *b, int pb) {
+  struct in6_addr x = *a, y = *b;
+  int p = pa < pb ? pa : pb;
+  ipam6_mask(&x, p);
+  ipam6_mask(&y, p);
+  return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
+bool ipam6_eq(const struct in6_addr *a, const struct in6_addr *b) {
+  return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* a + k, carried through all 128 bits. */
+void ipam6_add(struct in6_addr *a, uint64_t k) {
+  for (int i = 15; i >= 0 && k; i--) {
+    uint64_t v = a->s6_addr[i] + (k & 0xff);
+    a->s6_addr[i] = (uint8_t)v;
+    k = (k >> 8) + (v >> 8);
+  }
+}
+
+/* dockerd's bridge driver on a fixed-cidr-v6 of at least 48 host bits: the
+ * subnet with the MAC in its last 6 bytes (02:42:ac:11:00:02 → …::242:ac11:2). */
+int ipam6_from_mac(const struct in6_addr *subnet, int prefix, const char *mac,
+                   struct in6_addr *out) {
+  unsigned m[6];
+  if (prefix > 80 || mac == NULL ||
+      sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+    return -EINVAL;
+  *out = *subnet;
+  ipam6_mask(out, prefix);
+  for (int i = 0; i < 6; i++)
+    out->s6_addr[10 + i] |= (uint8_t)m[i];
+  return 0;
+}

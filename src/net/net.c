@@ -35,6 +35,7 @@ static void network_free(struct net_network *w) {
   free(w->driver);
   free(w->created);
   free(w->bridge);
+  free(w->subnet6_text);
   json_decref(w->labels);
   json_decref(w->options);
   json_decref(w->ipam_options);
@@ -57,9 +58,39 @@ static json_t *network_doc_base(const struct net_network *w) {
                    "gateway_given", w->gateway_given);
 }
 
+/* The IPv6 part of a network's row (keys absent: no v6 config). */
+static void network_doc6(const struct net_network *w, json_t *d) {
+  char g[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+  json_object_set_new(d, "ipv6", json_boolean(w->ipv6));
+  if (!w->has_subnet6)
+    return;
+  json_object_set_new(d, "subnet6", json_string(w->subnet6_text));
+  json_object_set_new(d, "gateway6", json_string(ipam6_fmt(&w->gateway6, g)));
+  json_object_set_new(d, "gateway6_given", json_boolean(w->gateway6_given));
+  if (w->range6_prefix)
+    json_object_set_new(d, "range6", json_sprintf("%s/%d", ipam6_fmt(&w->range6, r),
+                                                  w->range6_prefix));
+}
+
+static void network_from_doc6(struct net_network *w, const json_t *d) {
+  w->ipv6 = json_is_true(json_object_get(d, "ipv6"));
+  const char *sub = json_string_value(json_object_get(d, "subnet6"));
+  if (sub == NULL || ipam6_parse_cidr(sub, &w->subnet6, &w->prefix6) < 0)
+    return;
+  ipam6_mask(&w->subnet6, w->prefix6);
+  w->subnet6_text = xstrdup(sub);
+  w->has_subnet6 = true;
+  w->gateway6_given = json_is_true(json_object_get(d, "gateway6_given"));
+  ipam6_parse_ip(json_string_value(json_object_get(d, "gateway6")), &w->gateway6);
+  const char *rg = json_string_value(json_object_get(d, "range6"));
+  if (rg && ipam6_parse_cidr(rg, &w->range6, &w->range6_prefix) < 0)
+    w->range6_prefix = 0;
+}
+
 static json_t *network_doc(const struct net_network *w) {
   json_t *d = network_doc_base(w);
   json_object_set_new(d, "subnet_given", json_boolean(w->subnet_given));
+  network_doc6(w, d);
   return d;
 }
 
@@ -92,6 +123,7 @@ static struct net_network *network_from_doc(const json_t *d, const char *created
   w->options = json_is_object(o) ? json_deep_copy(o) : json_object();
   json_t *io = json_object_get(d, "ipam_options");
   w->ipam_options = json_is_object(io) ? json_deep_copy(io) : NULL;
+  network_from_doc6(w, d);
   return w;
 }
 
@@ -274,6 +306,35 @@ static struct net_network *network_new(const char *name, const char *driver) {
   return w;
 }
 
+/* The bridge device with its IPv4 gateway, and its IPv6 one with EnableIPv6. */
+static int bridge_up(const struct net_network *w, struct berr **err) {
+  int rc = nl_bridge_ensure(w->bridge, w->gateway, w->prefix, w->mtu, err);
+  if (rc == 0 && w->ipv6 && w->has_subnet6) {
+    rc = nl_bridge_addr6(w->bridge, &w->gateway6, w->prefix6, err);
+    nl_sysctl("net/ipv6/conf/all/forwarding", "1"); /* dockerd does so for IPv6 bridges */
+  }
+  return rc;
+}
+
+/* daemon --ipv6 / --fixed-cidr-v6 on the default bridge (dockerd: the bridge
+ * gets the subnet's ::1). */
+static int default_bridge_v6(struct net *n, struct net_network *w, struct berr **err) {
+  w->ipv6 = n->ipv6;
+  free(w->subnet6_text);
+  w->subnet6_text = NULL;
+  w->has_subnet6 = false;
+  if (!n->ipv6 || n->fixed_cidr_v6 == NULL)
+    return 0; /* dockerd ignores --fixed-cidr-v6 without --ipv6 */
+  if (ipam6_parse_cidr(n->fixed_cidr_v6, &w->subnet6, &w->prefix6) < 0 || w->prefix6 > 126)
+    return berr_set(err, EINVAL, "invalid fixed-cidr-v6: %s", n->fixed_cidr_v6);
+  ipam6_mask(&w->subnet6, w->prefix6);
+  w->gateway6 = w->subnet6;
+  ipam6_add(&w->gateway6, 1);
+  w->subnet6_text = xstrdup(n->fixed_cidr_v6);
+  w->has_subnet6 = true;
+  return 0;
+}
+
 static int default_bridge_network(struct net *n, struct berr **err) {
   struct net_network *w = net_find_locked(n, "bridge", NULL);
   if (w == NULL) {
@@ -307,7 +368,9 @@ static int default_bridge_network(struct net *n, struct berr **err) {
                          "com.docker.network.bridge.host_binding_ipv4", "0.0.0.0",
                          "com.docker.network.bridge.name", n->default_bridge,
                          "com.docker.network.driver.mtu", "1500");
-  int rc = nl_bridge_ensure(w->bridge, w->gateway, w->prefix, w->mtu, err);
+  int rc = default_bridge_v6(n, w, err);
+  if (rc == 0)
+    rc = bridge_up(w, err);
   if (rc < 0)
     return rc;
   return network_save(n, w, err);
@@ -327,8 +390,7 @@ static void bridges_up(struct net *n) {
   for (size_t i = 0; i < n->n_nets; i++) {
     struct net_network *w = n->nets[i];
     _cleanup_berr_ struct berr *e = NULL;
-    if (!w->is_default && strcmp(w->driver, "bridge") == 0 && w->bridge &&
-        nl_bridge_ensure(w->bridge, w->gateway, w->prefix, w->mtu, &e) < 0)
+    if (!w->is_default && strcmp(w->driver, "bridge") == 0 && w->bridge && bridge_up(w, &e) < 0)
       log_warn("network %s: %s", w->name, e->msg);
   }
 }
@@ -363,6 +425,8 @@ int net_open(const struct net_config *cfg, struct db *db, struct net **out, stru
   n->dns_default = strv_dup(cfg->dns);
   n->table = table_name(n->default_bridge ? n->default_bridge : "none", n->exec_root);
   n->mtu = cfg->mtu > 0 ? cfg->mtu : 1500;
+  n->ipv6 = cfg->ipv6;
+  n->fixed_cidr_v6 = cfg->fixed_cidr_v6 && *cfg->fixed_cidr_v6 ? xstrdup(cfg->fixed_cidr_v6) : NULL;
   *out = n;
   int rc = db_exec(db, schema, err);
   if (rc == 0)
@@ -381,6 +445,7 @@ int net_open(const struct net_config *cfg, struct db *db, struct net **out, stru
     return rc;
   if (n->iptables) {
     nl_sysctl("net/ipv4/ip_forward", "1");
+    n->table6 = true; /* a crashed berthd's ip6 table goes at the first apply */
     pthread_mutex_lock(&n->lock);
     rc = rules_apply(n, err);
     pthread_mutex_unlock(&n->lock);
@@ -394,7 +459,9 @@ void net_close(struct net *n) {
   if (n == NULL)
     return;
   if (n->nft) {
-    _cleanup_free_ char *cmd = xasprintf("delete table ip %s\n", n->table);
+    _cleanup_free_ char *cmd = xasprintf("delete table ip %s\n%s%s%s", n->table,
+                                         n->table6 ? "delete table ip6 " : "",
+                                         n->table6 ? n->table : "", n->table6 ? "\n" : "");
     _cleanup_berr_ struct berr *e = NULL;
     if (nft_run(&n->nft, cmd, &e) < 0)
       log_warn("%s", e->msg);
@@ -411,6 +478,7 @@ void net_close(struct net *n) {
   free(n->exec_root);
   strv_free(n->dns_default);
   free(n->table);
+  free(n->fixed_cidr_v6);
   pthread_mutex_destroy(&n->lock);
   free(n);
 }
@@ -474,6 +542,16 @@ static json_t *ipam_json(const struct net_network *w) {
                                                      w->range_prefix));
     json_array_append_new(cfgs, c);
   }
+  if (w->has_subnet6) {
+    char g[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+    json_t *c = json_pack("{s:s}", "Subnet", w->subnet6_text);
+    if (w->range6_prefix)
+      json_object_set_new(c, "IPRange", json_sprintf("%s/%d", ipam6_fmt(&w->range6, r),
+                                                     w->range6_prefix));
+    if (w->gateway6_given)
+      json_object_set_new(c, "Gateway", json_string(ipam6_fmt(&w->gateway6, g)));
+    json_array_append_new(cfgs, c);
+  }
   return json_pack("{s:s,s:O?,s:o}", "Driver", "default", "Options", w->ipam_options, "Config",
                    cfgs);
 }
@@ -495,6 +573,10 @@ static json_t *containers_json(struct net *n, const struct net_network *w) {
                   json_object_get(d, "MacAddress"), "IPv4Address",
                   ip && *ip ? json_string_value(json_object_get(d, "IPv4Address")) : "",
                   "IPv6Address", ""));
+    const char *ip6 = json_string_value(json_object_get(d, "IPv6Address"));
+    if (ip6 && *ip6)
+      json_object_set_new(json_object_get(out, json_string_value(json_object_get(e, "container"))),
+                          "IPv6Address", json_string(ip6));
   }
   return out;
 }
@@ -503,7 +585,7 @@ static json_t *network_json(struct net *n, const struct net_network *w, bool con
   const char *scope = "local";
   json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:b,s:b,s:b,s:{s:s},s:b}", "Name", w->name,
                         "Id", w->id, "Created", w->created, "Scope", scope, "Driver", w->driver,
-                        "EnableIPv6", 0, "IPAM", ipam_json(w), "Internal", w->internal,
+                        "EnableIPv6", w->ipv6, "IPAM", ipam_json(w), "Internal", w->internal,
                         "Attachable", w->attachable, "Ingress", 0, "ConfigFrom", "Network", "",
                         "ConfigOnly", 0);
   json_object_set_new(j, "Containers", containers ? containers_json(n, w) : json_object());
@@ -604,6 +686,63 @@ static bool opt_false(const json_t *o, const char *k) {
   return v && (strcmp(v, "false") == 0 || strcmp(v, "0") == 0);
 }
 
+/* An IPAM Config entry is IPv6 when its subnet (else gateway, else range) is. */
+static bool cfg_is_v6(const json_t *c) {
+  const char *sub = opt_str(c, "Subnet"), *gw = opt_str(c, "Gateway");
+  const char *x = sub && *sub ? sub : gw && *gw ? gw : opt_str(c, "IPRange");
+  return x && strchr(x, ':');
+}
+
+static bool subnet6_taken(struct net *n, const struct in6_addr *a, int p) {
+  for (size_t i = 0; i < n->n_nets; i++)
+    if (n->nets[i]->has_subnet6 &&
+        ipam6_overlap(a, p, &n->nets[i]->subnet6, n->nets[i]->prefix6))
+      return true;
+  return false;
+}
+
+/* One IPv6 config: Subnet (required), Gateway (default: the subnet's ::1),
+ * IPRange; dockerd's words for each error. */
+static int parse_ipam6(struct net *n, struct net_network *w, const json_t *c, struct berr **err) {
+  const char *sub = opt_str(c, "Subnet"), *gw = opt_str(c, "Gateway"),
+             *rg = opt_str(c, "IPRange");
+  if (sub == NULL || *sub == '\0')
+    return berr_set(err, EPERM, "cannot specify a gateway or an IP range without a subnet");
+  if (w->has_subnet6)
+    return berr_set(err, EINVAL, "network %s: berth supports one IPv6 subnet per network",
+                    w->name);
+  struct in6_addr a;
+  int p;
+  if (ipam6_parse_cidr(sub, &a, &p) < 0)
+    return berr_set(err, EINVAL, "Invalid subnet %s : invalid CIDR address: %s", sub, sub);
+  ipam6_mask(&a, p);
+  if (p > 126)
+    return berr_set(err, EINVAL, "Invalid subnet %s : too small for any address", sub);
+  if (subnet6_taken(n, &a, p))
+    return berr_set(err, EPERM, "Pool overlaps with other one on this address space");
+  w->subnet6 = w->gateway6 = a;
+  w->prefix6 = p;
+  w->subnet6_text = xstrdup(sub);
+  w->has_subnet6 = true;
+  ipam6_add(&w->gateway6, 1);
+  if (gw && *gw) {
+    if (ipam6_parse_ip(gw, &w->gateway6) < 0 || !ipam6_overlap(&w->gateway6, 128, &a, p))
+      return berr_set(err, EPERM, "no matching subnet for gateway %s", gw);
+    w->gateway6_given = true;
+  }
+  if (rg && *rg) {
+    if (ipam6_parse_cidr(rg, &w->range6, &w->range6_prefix) < 0 || w->range6_prefix < p ||
+        !ipam6_overlap(&w->range6, w->range6_prefix, &a, p))
+      return berr_set(err, EPERM, "no matching subnet for range %s", rg);
+    ipam6_mask(&w->range6, w->range6_prefix);
+  }
+  return 0;
+}
+
+static int parse_ipam4(struct net *n, struct net_network *w, const json_t *c, struct berr **err);
+
+/* IPAM: the first IPv4 config (none: a subnet from the pools) and at most one
+ * IPv6 config, in any order (the CLI sends one entry per --subnet). */
 static int parse_ipam(struct net *n, struct net_network *w, const json_t *ipam,
                       struct berr **err) {
   const char *drv = json_string_value(json_object_get(ipam, "Driver"));
@@ -612,7 +751,25 @@ static int parse_ipam(struct net *n, struct net_network *w, const json_t *ipam,
   const json_t *io = json_object_get(ipam, "Options");
   if (json_is_object(io))
     w->ipam_options = json_deep_copy(io);
-  const json_t *c = json_array_get(json_object_get(ipam, "Config"), 0);
+  const json_t *c4 = NULL;
+  size_t i;
+  json_t *c;
+  int rc;
+  json_array_foreach(json_object_get(ipam, "Config"), i, c) {
+    if (!cfg_is_v6(c))
+      c4 = c4 ? c4 : c;
+    else if ((rc = parse_ipam6(n, w, c, err)) < 0)
+      return rc;
+  }
+  if ((rc = parse_ipam4(n, w, c4, err)) < 0)
+    return rc;
+  if (w->ipv6 && !w->has_subnet6)
+    return berr_set(err, ENOSPC, "could not find an available, non-overlapping IPv6 address "
+                                 "pool among the defaults to assign to the network");
+  return 0;
+}
+
+static int parse_ipam4(struct net *n, struct net_network *w, const json_t *c, struct berr **err) {
   const char *sub = opt_str(c, "Subnet"), *gw = opt_str(c, "Gateway"),
              *rg = opt_str(c, "IPRange");
   if (sub == NULL || *sub == '\0') {
@@ -623,7 +780,7 @@ static int parse_ipam(struct net *n, struct net_network *w, const json_t *ipam,
   uint32_t a;
   int p;
   if (ipam_parse_cidr(sub, &a, &p) < 0 || p > 30)
-    return berr_set(err, EINVAL, "invalid CIDR address: %s", sub);
+    return berr_set(err, EINVAL, "Invalid subnet %s : invalid CIDR address: %s", sub, sub);
   w->subnet = a & ipam_mask(p);
   w->prefix = p;
   w->subnet_given = true;
@@ -688,10 +845,9 @@ static int create_locked(struct net *n, const json_t *body, struct net_network *
   bool vlan = strcmp(drv, "macvlan") == 0 || strcmp(drv, "ipvlan") == 0;
   if (strcmp(drv, "bridge") != 0 && !vlan)
     return berr_set(err, ENOENT, "plugin \"%s\" not found", drv);
-  if (json_is_true(json_object_get(body, "EnableIPv6")))
-    return berr_set(err, ENOTSUP, "IPv6 networks are not supported by berth yet");
   struct net_network *w = network_new(name, drv);
   *out = w;
+  w->ipv6 = json_is_true(json_object_get(body, "EnableIPv6"));
   const json_t *o = json_object_get(body, "Options");
   if (json_is_object(o)) {
     json_decref(w->options);
@@ -723,7 +879,7 @@ static int create_locked(struct net *n, const json_t *body, struct net_network *
                       n->nets[i]->name);
   if (strlen(w->bridge) >= 16)
     return berr_set(err, EINVAL, "bridge name %s is too long", w->bridge);
-  if ((rc = nl_bridge_ensure(w->bridge, w->gateway, w->prefix, w->mtu, err)) < 0) {
+  if ((rc = bridge_up(w, err)) < 0) {
     nl_link_delete(w->bridge);
     return rc;
   }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <errno.h>
+#include <netinet/in.h>
 
 #include "common/common.h"
 #include "store/store.h"
@@ -40,6 +41,8 @@ struct net_config {
   int mtu;                  /* 0: 1500 */
   char *const *dns;         /* daemon --dns: the embedded DNS's upstreams when a
                                container names none (NULL/empty: the host's resolv.conf) */
+  bool ipv6;                /* --ipv6: IPv6 on the default bridge */
+  const char *fixed_cidr_v6; /* --fixed-cidr-v6: its IPv6 subnet (NULL: link-local only) */
 };
 
 /* Open the manager: tables, the predefined networks (bridge unless
@@ -99,6 +102,9 @@ int net_endpoint_detach(struct net *n, const char *container_id, const char *net
 /* The container stopped: release addresses and ports, drop veths, stop its
  * DNS; the rows stay (inactive) for the next start. */
 void net_container_stop(struct net *n, const char *container_id);
+/* The container was renamed: its endpoints (and so the embedded DNS) carry
+ * the new name (without "/"). */
+void net_container_rename(struct net *n, const char *container_id, const char *name);
 /* The container is removed: net_container_stop, then drop its rows. */
 void net_container_forget(struct net *n, const char *container_id);
 /* The container's rows: [{"network":id,"container":id,"doc":{…}}]. New reference. */
@@ -156,3 +162,23 @@ int ipam_pick_subnet(const json_t *pools, const uint32_t *used, const int *used_
 const char *ipam_mac(uint32_t ip, char *buf);
 /* Docker's port spec of a binding key "80/tcp" → port, proto (default tcp). */
 int ipam_port_key(const char *key, int *port, char *proto, size_t proto_len);
+
+/* ---- IPv6 helpers (ipam.c; unit-tested). Addresses are struct in6_addr in
+ * network byte order. ---- */
+
+/* "fd00::1" → -EINVAL unless a valid IPv6 address (an IPv4 one is refused). */
+int ipam6_parse_ip(const char *s, struct in6_addr *out);
+/* "fd00::/64" → address as written (not masked) and prefix. -EINVAL. */
+int ipam6_parse_cidr(const char *s, struct in6_addr *addr, int *prefix);
+/* Text form in buf (>= INET6_ADDRSTRLEN). */
+const char *ipam6_fmt(const struct in6_addr *a, char *buf);
+/* Clear the host bits. */
+void ipam6_mask(struct in6_addr *a, int prefix);
+bool ipam6_overlap(const struct in6_addr *a, int pa, const struct in6_addr *b, int pb);
+bool ipam6_eq(const struct in6_addr *a, const struct in6_addr *b);
+/* *a += k (with carry). */
+void ipam6_add(struct in6_addr *a, uint64_t k);
+/* dockerd's MAC-derived address on the default bridge (prefix <= 80, else
+ * -EINVAL): the subnet with the 6 MAC bytes as its last 6 bytes. */
+int ipam6_from_mac(const struct in6_addr *subnet, int prefix, const char *mac,
+                   struct in6_addr *out);

@@ -7,6 +7,7 @@
  *   netlink.c   links, addresses, routes, namespaces over libnl-route-3
  *   nft.c       libnftables through dlopen
  *   rules.c     the nftables ruleset text built from the table (pure)
+ *   evloop.c    the epoll thread of the embedded DNS and the userland proxy
  *
  * Locking: n->lock guards everything below; netlink and nftables calls are
  * made with it held (they are quick and keep the table and the kernel in step).
@@ -17,7 +18,7 @@
 
 #include "net/net.h"
 
-/* One network (IPv4 only for now). */
+/* One network: IPv4 always (on bridges), IPv6 besides when EnableIPv6. */
 struct net_network {
   char id[65];
   char *name;
@@ -38,6 +39,13 @@ struct net_network {
   json_t *ipam_options;  /* IPAM.Options */
   bool gateway_given;    /* IPAM.Config had a Gateway */
   bool subnet_given;     /* IPAM.Config had a Subnet (inspect then shows Gateway only if given) */
+  /* IPv6: a v6 IPAM config may exist without EnableIPv6 (dockerd keeps and
+   * shows it; endpoints get v6 addresses only with ipv6 on) */
+  bool ipv6;             /* EnableIPv6 */
+  bool has_subnet6, gateway6_given;
+  struct in6_addr subnet6, gateway6, range6;
+  int prefix6, range6_prefix; /* range6_prefix 0: the whole subnet */
+  char *subnet6_text;    /* the Subnet as given ("fd00:1::1/64" stays so in inspect, as dockerd) */
 };
 
 /* One published port of an endpoint. */
@@ -63,21 +71,59 @@ struct net {
   json_t *pools;
   char *exec_root;
   char **dns_default;    /* the daemon's --dns (the embedded DNS's default upstreams) */
-  char *table;           /* the nftables table name (ip family) */
+  char *table;           /* the nftables table name (ip family; ip6 too with IPv6 networks) */
+  bool table6;           /* the ip6 table exists (made with the first IPv6 network) */
+  bool ipv6;             /* daemon --ipv6: the default bridge has IPv6 */
+  char *fixed_cidr_v6;   /* daemon --fixed-cidr-v6: the default bridge's IPv6 subnet */
   int mtu;
   struct net_network **nets;
   size_t n_nets;
 };
 
+/* ---- evloop.c: the epoll thread of dns.c and proxy.c ---- */
+struct evloop;
+struct evloop_ops {
+  /* one event on a watched fd; `data` as registered. Owner's lock held. */
+  void (*event)(void *ctx, void *data, uint32_t events);
+  /* after each iteration's events (timers, freeing the dead); returns the
+   * next epoll timeout in ms, -1 for none. Owner's lock held. */
+  int (*tick)(void *ctx);
+};
+/* Start the thread; `lock` (the owner's, initialised) is taken around every
+ * iteration. `what` names the owner in errors ("dns server: epoll: …"). */
+int evloop_new(struct evloop **out, pthread_mutex_t *lock, const struct evloop_ops *ops,
+               void *ctx, const char *what, struct berr **err);
+/* Watch fd (-errno on failure); change / stop watching it (fd < 0: no-op). */
+int evloop_add(struct evloop *l, int fd, uint32_t events, void *data);
+void evloop_mod(struct evloop *l, int fd, uint32_t events, void *data);
+void evloop_del(struct evloop *l, int fd);
+/* Make the loop run an iteration (e.g. after a removal, to free the dead). */
+void evloop_wake(struct evloop *l);
+/* Stop and join the thread (call without the owner's lock); watches may still
+ * be deleted afterwards. Idempotent. */
+void evloop_stop(struct evloop *l);
+/* evloop_stop, then close everything and free. NULL is fine. */
+void evloop_free(struct evloop *l);
+/* pthread_create with every signal blocked in the new thread (the loop's, and
+ * dns.c's short-lived setns threads): no process handler ever runs there. */
+int evloop_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
 /* ---- nft.c ---- */
 int nft_run(struct nft **t, const char *cmds, struct berr **err);
+/* nft_run for a whole ruleset, skipped when it is the one nft_apply wrote
+ * last (nft_run of anything else in between forgets that). */
+int nft_apply(struct nft **t, const char *ruleset, struct berr **err);
+bool nft_is_applied(const struct nft *t, const char *ruleset);
 void nft_free(struct nft *t);
 
 /* ---- rules.c ---- */
 /* The whole table's text (a delete+add transaction) from the networks and
  * endpoints. Caller frees. */
 char *rules_build(struct net *n);
-/* Apply it (no-op with iptables off). Caller holds n->lock. */
+/* The ip6 table's text when a network has IPv6 ("delete table" when the last
+ * one went, "" when there is none). Caller frees. */
+char *rules_build6(struct net *n);
+/* Apply both (no-op with iptables off). Caller holds n->lock. */
 int rules_apply(struct net *n, struct berr **err);
 
 /* ---- netlink.c ---- */
@@ -101,6 +147,13 @@ int nl_ns_link_delete(const char *netns, const char *ifname);
 int nl_netns_create(const char *path, struct berr **err);
 /* Host routes (IPv4, not default): *dst / *prefix arrays (caller frees). */
 size_t nl_host_routes(uint32_t **dst, int **prefix);
+/* IPv6 (additive): the bridge's gateway address, no DAD (as dockerd: the
+ * address is ours, waiting for DAD would only delay the first packets). */
+int nl_bridge_addr6(const char *name, const struct in6_addr *gw, int prefix, struct berr **err);
+/* Inside netns: ip6/prefix on ifname (no DAD) and, when gw != NULL, the
+ * default IPv6 route through it. */
+int nl_ns_addr6(const char *netns, const char *ifname, const struct in6_addr *ip, int prefix,
+                const struct in6_addr *gw, struct berr **err);
 /* Write a sysctl file ("net/ipv4/ip_forward"). */
 int nl_sysctl(const char *key, const char *val);
 

@@ -3,6 +3,12 @@
  * static archive of it, and a berthd started with --iptables=false must
  * never map it (idle RSS). Commands are nft's own syntax, run as one
  * transaction per call (nft_run_cmd_from_buffer is atomic for a buffer).
+ *
+ * nft_apply remembers the last ruleset it wrote and skips writing the same
+ * one again: a container without published ports leaves berthd's table as it
+ * was, and libnftables would otherwise re-read the kernel's ruleset (six
+ * dumps) and replace the table at every container start and stop. Any other
+ * command (nft_run) forgets it, since it may have changed the table.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -21,6 +27,7 @@ struct nft {
   int (*run)(struct nft_ctx *, const char *);
   const char *(*error_buffer)(struct nft_ctx *);
   void (*ctx_free)(struct nft_ctx *);
+  char *applied; /* the last ruleset nft_apply wrote, NULL after anything else */
 };
 
 static int nft_load(struct nft **out, struct berr **err) {
@@ -57,6 +64,8 @@ int nft_run(struct nft **t, const char *cmds, struct berr **err) {
   int rc;
   if (*t == NULL && (rc = nft_load(t, err)) < 0)
     return rc;
+  free((*t)->applied);
+  (*t)->applied = NULL;
   if ((*t)->run((*t)->ctx, cmds) != 0) {
     const char *e = (*t)->error_buffer((*t)->ctx);
     _cleanup_free_ char *msg = xstrdup(e && *e ? e : "unknown error");
@@ -68,9 +77,23 @@ int nft_run(struct nft **t, const char *cmds, struct berr **err) {
   return 0;
 }
 
+bool nft_is_applied(const struct nft *t, const char *ruleset) {
+  return t && t->applied && strcmp(t->applied, ruleset) == 0;
+}
+
+int nft_apply(struct nft **t, const char *ruleset, struct berr **err) {
+  if (nft_is_applied(*t, ruleset))
+    return 0;
+  int rc = nft_run(t, ruleset, err);
+  if (rc == 0)
+    (*t)->applied = xstrdup(ruleset);
+  return rc;
+}
+
 void nft_free(struct nft *t) {
   if (t == NULL)
     return;
+  free(t->applied);
   t->ctx_free(t->ctx);
   dlclose(t->so);
   free(t);

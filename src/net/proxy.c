@@ -1,8 +1,7 @@
 /*
  * proxy.c — the userland port proxy (see proxy.h for the model).
  *
- * One epoll thread serves every mapping. Watched objects:
- *   W_WAKE        eventfd to wake the loop (remove, stop)
+ * One epoll thread (evloop.c) serves every mapping. Watched objects:
  *   W_LISTEN_TCP  a mapping's listening socket: accept, connect to the target
  *   W_LISTEN_UDP  a mapping's UDP socket: datagrams from clients, replies to them
  *   W_SIDE_A/B    the client side (A) and the target side (B) of a TCP connection
@@ -17,6 +16,7 @@
  * thread frees dead objects, after handling the events of an iteration.
  */
 #include "net/proxy.h"
+#include "net/net_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,10 +24,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -35,7 +33,7 @@
 #define UDP_MAX 65535
 #define MAX_FLOWS_PER_MAPPING 1024
 
-enum pwatch_kind { W_WAKE, W_LISTEN_TCP, W_LISTEN_UDP, W_SIDE_A, W_SIDE_B, W_FLOW };
+enum pwatch_kind { W_LISTEN_TCP, W_LISTEN_UDP, W_SIDE_A, W_SIDE_B, W_FLOW };
 
 struct pwatch {
   enum pwatch_kind kind;
@@ -86,10 +84,7 @@ struct mapping {
 
 struct proxy {
   pthread_mutex_t lock;
-  pthread_t thread;
-  bool thread_started, stop;
-  int epfd;
-  struct pwatch wake;
+  struct evloop *loop;
   unsigned udp_timeout;
   struct mapping *maps;
   struct mapping *map_grave;
@@ -106,19 +101,16 @@ static uint64_t now_ms(void) {
 }
 
 static int pw_add(struct proxy *p, struct pwatch *w, uint32_t ev) {
-  struct epoll_event e = {.events = ev, .data.ptr = w};
-  return epoll_ctl(p->epfd, EPOLL_CTL_ADD, w->fd, &e) < 0 ? -errno : 0;
+  return evloop_add(p->loop, w->fd, ev, w);
 }
 
 static void pw_mod(struct proxy *p, struct pwatch *w, uint32_t ev) {
-  struct epoll_event e = {.events = ev, .data.ptr = w};
-  if (w->fd >= 0)
-    epoll_ctl(p->epfd, EPOLL_CTL_MOD, w->fd, &e);
+  evloop_mod(p->loop, w->fd, ev, w);
 }
 
 static void pw_close(struct proxy *p, struct pwatch *w) {
   if (w->fd >= 0) {
-    epoll_ctl(p->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    evloop_del(p->loop, w->fd);
     close(w->fd);
     w->fd = -1;
   }
@@ -191,11 +183,11 @@ static void conn_interest(struct proxy *p, struct tcp_conn *c) {
   /* a side done both ways stays open (its peer may still read) but leaves epoll, which
      would otherwise report EPOLLHUP on it forever */
   if (c->a_eof && c->a_shut)
-    epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->a.fd, NULL);
+    evloop_del(p->loop, c->a.fd);
   else
     pw_mod(p, &c->a, ea);
   if (c->b_eof && c->b_shut)
-    epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->b.fd, NULL);
+    evloop_del(p->loop, c->b.fd);
   else
     pw_mod(p, &c->b, eb);
 }
@@ -371,12 +363,6 @@ static void dispatch(struct proxy *p, struct pwatch *w, uint32_t ev) {
   if (w->dead)
     return;
   switch (w->kind) {
-  case W_WAKE: {
-    uint64_t v;
-    if (read(w->fd, &v, sizeof v) < 0) { /* the wake-up itself was the message */
-    }
-    break;
-  }
   case W_LISTEN_TCP:
     tcp_accept(p, container_of(w, struct mapping, listen));
     break;
@@ -435,69 +421,31 @@ static void empty_graves(struct proxy *p) {
   }
 }
 
-static void *loop_main(void *arg) {
-  struct proxy *p = arg;
-  int timeout = -1;
-  for (;;) {
-    struct epoll_event evs[64];
-    int n = epoll_wait(p->epfd, evs, 64, timeout);
-    pthread_mutex_lock(&p->lock);
-    if (p->stop) {
-      pthread_mutex_unlock(&p->lock);
-      return NULL;
-    }
-    for (int i = 0; i < n; i++)
-      dispatch(p, evs[i].data.ptr, evs[i].events);
-    timeout = expire(p);
-    empty_graves(p);
-    pthread_mutex_unlock(&p->lock);
-  }
+static void on_event(void *ctx, void *data, uint32_t ev) { dispatch(ctx, data, ev); }
+
+static int on_tick(void *ctx) {
+  struct proxy *p = ctx;
+  int timeout = expire(p);
+  empty_graves(p);
+  return timeout;
 }
 
-static void wake(struct proxy *p) {
-  uint64_t one = 1;
-  if (write(p->wake.fd, &one, sizeof one) < 0) { /* counter full: the loop is awake anyway */
-  }
-}
+static const struct evloop_ops loop_ops = {.event = on_event, .tick = on_tick};
 
-/* Start a thread with every signal blocked: it must never run the process's handlers,
- * and a SIGPIPE from a write to a closed socket stays pending on it, harmless. */
-static int thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int r = pthread_create(t, NULL, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return r;
-}
+static void wake(struct proxy *p) { evloop_wake(p->loop); }
 
 int proxy_new(struct proxy **out, struct berr **err) {
   struct proxy *p = xcalloc(1, sizeof *p);
-  p->epfd = p->wake.fd = -1;
   pthread_mutex_init(&p->lock, NULL);
   p->udp_timeout = PROXY_UDP_TIMEOUT_DEFAULT;
-  p->wake.kind = W_WAKE;
-  p->epfd = epoll_create1(EPOLL_CLOEXEC);
-  p->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  int r;
-  if (p->epfd < 0 || p->wake.fd < 0) {
-    r = berr_sys(err, errno, "userland proxy: epoll");
-    goto fail;
+  int r = evloop_new(&p->loop, &p->lock, &loop_ops, p, "userland proxy", err);
+  if (r < 0) {
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    return r;
   }
-  if ((r = pw_add(p, &p->wake, EPOLLIN)) < 0) {
-    berr_sys(err, -r, "userland proxy: epoll");
-    goto fail;
-  }
-  if ((r = thread_start(&p->thread, loop_main, p)) != 0) {
-    r = berr_sys(err, r, "userland proxy: start thread");
-    goto fail;
-  }
-  p->thread_started = true;
   *out = p;
   return 0;
-fail:
-  proxy_free(p);
-  return r;
 }
 
 /* "10.0.0.1" / "::1" → sockaddr; the normalised text goes to `norm` when given. */
@@ -670,20 +618,11 @@ void proxy_set_udp_timeout(struct proxy *p, unsigned seconds) {
 void proxy_free(struct proxy *p) {
   if (!p)
     return;
-  if (p->thread_started) {
-    pthread_mutex_lock(&p->lock);
-    p->stop = true;
-    pthread_mutex_unlock(&p->lock);
-    wake(p);
-    pthread_join(p->thread, NULL);
-  }
+  evloop_stop(p->loop);
   while (p->maps)
     map_kill(p, p->maps);
   empty_graves(p);
-  if (p->wake.fd >= 0)
-    close(p->wake.fd);
-  if (p->epfd >= 0)
-    close(p->epfd);
+  evloop_free(p->loop);
   pthread_mutex_destroy(&p->lock);
   free(p);
 }

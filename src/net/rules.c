@@ -2,7 +2,9 @@
  * rules.c — berthd's nftables table, rebuilt whole from the network table
  * and the active endpoints after every change, in one transaction
  * ("add table; delete table; table { … }"), so the kernel never holds a
- * half-made ruleset and a restart simply writes it again.
+ * half-made ruleset and a restart simply writes it again. The text is
+ * written only when it differs from the last one written (nft_apply): most
+ * container starts and stops (no published port) change nothing here.
  *
  *   prerouting (nat)   local destination → ports
  *   output (nat)       local destination → ports (not 127/8 when the
@@ -92,6 +94,70 @@ static void forward_rules(struct net *n, struct buf *b) {
   }
 }
 
+/* ---- IPv6 (additive): an ip6 table of the same name, made with the first
+ * network with EnableIPv6 and dropped with the last. dockerd 20.10 with
+ * ip6tables: masquerade of each v6 subnet, the same isolation, and DNAT of
+ * published ports to the container's v6 address for v6 destinations. ---- */
+
+static bool is_bridge6(const struct net_network *w) {
+  return is_bridge(w) && w->ipv6 && w->has_subnet6;
+}
+
+static void port_rules6(struct net *n, struct buf *b, bool dnat) {
+  _cleanup_json_ json_t *rows = ep_all(n);
+  size_t i, k;
+  json_t *r, *p;
+  json_array_foreach(rows, i, r) {
+    const json_t *d = json_object_get(r, "doc");
+    const char *ip = json_string_value(json_object_get(d, "GlobalIPv6Address"));
+    if (!json_is_true(json_object_get(d, "Active")) || ip == NULL || *ip == '\0')
+      continue;
+    json_array_foreach(json_object_get(d, "Ports"), k, p) {
+      const char *proto = json_string_value(json_object_get(p, "proto"));
+      int cport = (int)json_integer_value(json_object_get(p, "cport"));
+      int hport = (int)json_integer_value(json_object_get(p, "hport"));
+      if (json_integer_value(json_object_get(p, "hip")) != 0)
+        continue; /* bound to one IPv4 address: not for v6 destinations */
+      if (dnat)
+        bp(b, "    %s dport %d dnat to [%s]:%d\n", proto, hport, ip, cport);
+      else
+        bp(b, "    ip6 saddr %s ip6 daddr %s %s dport %d masquerade\n", ip, ip, proto, cport);
+    }
+  }
+}
+
+char *rules_build6(struct net *n) {
+  bool any = false;
+  for (size_t i = 0; i < n->n_nets; i++)
+    any |= is_bridge6(n->nets[i]);
+  if (!any)
+    return n->table6 ? xasprintf("add table ip6 %s\ndelete table ip6 %s\n", n->table, n->table)
+                     : xstrdup("");
+  struct buf b = {0};
+  bp(&b, "add table ip6 %s\ndelete table ip6 %s\ntable ip6 %s {\n", n->table, n->table, n->table);
+  bp(&b, "  chain ports {\n");
+  port_rules6(n, &b, true);
+  bp(&b, "  }\n");
+  bp(&b, "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+         "    fib daddr type local jump ports\n  }\n");
+  bp(&b, "  chain output {\n    type nat hook output priority -100; policy accept;\n"
+         "    ip6 daddr != ::1 fib daddr type local jump ports\n  }\n");
+  bp(&b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+  for (size_t i = 0; i < n->n_nets; i++) {
+    const struct net_network *w = n->nets[i];
+    char sb[INET6_ADDRSTRLEN];
+    if (is_bridge6(w) && w->masquerade && !w->internal)
+      bp(&b, "    ip6 saddr %s/%d oifname != \"%s\" masquerade\n", ipam6_fmt(&w->subnet6, sb),
+         w->prefix6, w->bridge);
+  }
+  port_rules6(n, &b, false);
+  bp(&b, "  }\n");
+  bp(&b, "  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
+  forward_rules(n, &b);
+  bp(&b, "  }\n}\n");
+  return b.s;
+}
+
 char *rules_build(struct net *n) {
   struct buf b = {0};
   bp(&b, "add table ip %s\ndelete table ip %s\ntable ip %s {\n", n->table, n->table, n->table);
@@ -123,8 +189,16 @@ char *rules_build(struct net *n) {
   return b.s;
 }
 
+/* Unchanged text (a container without published ports starting or
+ * stopping): nothing is written, not even the sysctls, which only a new
+ * bridge (and so a new text) needs. */
 int rules_apply(struct net *n, struct berr **err) {
   if (!n->iptables)
+    return 0;
+  _cleanup_free_ char *v4 = rules_build(n);
+  _cleanup_free_ char *v6 = rules_build6(n);
+  _cleanup_free_ char *txt = xasprintf("%s%s", v4, v6);
+  if (nft_is_applied(n->nft, txt))
     return 0;
   if (!n->userland_proxy)
     for (size_t i = 0; i < n->n_nets; i++)
@@ -132,9 +206,10 @@ int rules_apply(struct net *n, struct berr **err) {
         _cleanup_free_ char *k = xasprintf("net/ipv4/conf/%s/route_localnet", n->nets[i]->bridge);
         nl_sysctl(k, "1");
       }
-  _cleanup_free_ char *txt = rules_build(n);
-  int rc = nft_run(&n->nft, txt, err);
+  int rc = nft_apply(&n->nft, txt, err);
   if (rc < 0)
     log_debug("nftables ruleset that failed:\n%s", txt);
+  else
+    n->table6 = strchr(v6, '{') != NULL;
   return rc;
 }

@@ -288,6 +288,9 @@ cip() { $DOCKER inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{
 @test "network none, host, container:<name>" {
 	run -0 $DOCKER run --rm --network none busybox ip -o link
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
+	# as dockerd's sandbox: lo is up and 127.0.0.1 answers (it was down once)
+	[[ $output == *"lo: <LOOPBACK,UP"* ]]
+	run -0 $DOCKER run --rm --network none busybox ping -c1 -W2 127.0.0.1
 	run -0 $DOCKER run --rm --network host busybox cat /proc/net/dev
 	[[ $output == *"$NT_BR"* ]]
 	# container:<name> joins the other's namespace (its eth0 and address)
