@@ -59,7 +59,10 @@ static const struct key keys[] = {
     {"bridge", K_STR, F(bridge)},
     {"iptables", K_BOOL, F(iptables)},
     {"bip", K_STR, F(bip)},
+    {"ipv6", K_BOOL, F(ipv6)},
+    {"fixed-cidr-v6", K_STR, F(fixed_cidr_v6)},
     {"cgroup-parent", K_STR, F(cgroup_parent)},
+    {"userns-remap", K_STR, F(userns_remap)},
     {"shim-path", K_STR, F(shim_path), true},
     {"runtime-path", K_STR, F(runtime_path), true},
 };
@@ -67,13 +70,13 @@ static const struct key keys[] = {
 
 /* dockerd's keys that berth accepts and ignores (with a warning). */
 static const char *const ignored[] = {
-    "ip6tables", "ipv6", "fixed-cidr", "fixed-cidr-v6", "mtu", "ip", "ip-forward",
+    "ip6tables", "fixed-cidr", "mtu", "ip", "ip-forward",
     "ip-masq", "icc", "storage-opts", "labels", "exec-opts", "features", "experimental",
     "max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts",
     "shutdown-timeout", "default-shm-size", "init",
     "init-path", "allow-nondistributable-artifacts", "containerd", "metrics-addr",
     "seccomp-profile", "selinux-enabled", "no-new-privileges", "default-cgroupns-mode",
-    "default-ipc-mode", "userns-remap", "oom-score-adjust", "raw-logs", "log-format",
+    "default-ipc-mode", "oom-score-adjust", "raw-logs", "log-format",
     "authorization-plugins", "cluster-store", "cluster-advertise", "node-generic-resources",
     "swarm-default-advertise-addr", "default-gateway", "default-gateway-v6", "api-cors-header",
     "containerd-namespace", "containerd-plugin-namespace", NULL,

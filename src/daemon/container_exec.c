@@ -308,12 +308,8 @@ static int exec_write_process(struct exec_inst *e, struct berr **err) {
   _cleanup_json_ json_t *group_add =
       json_incref(json_object_get(e->c->host_config, "GroupAdd"));
   pthread_mutex_unlock(&e->c->lock);
-  _cleanup_free_ char *pw_path = NULL, *gr_path = NULL;
   _cleanup_free_ char *passwd = NULL, *group = NULL;
-  if (path_join_in_root(rootfs, "/etc/passwd", &pw_path, NULL) == 0)
-    (void)read_file(pw_path, &passwd, NULL, NULL);
-  if (path_join_in_root(rootfs, "/etc/group", &gr_path, NULL) == 0)
-    (void)read_file(gr_path, &group, NULL, NULL);
+  ctr_user_files(rootfs, &passwd, &group);
   _cleanup_json_ json_t *caps = exec_all_caps();
   struct exec_spec_in in = {.base = json_object_get(spec, "process"),
                             .cfg = e->cfg,
@@ -537,163 +533,13 @@ void exec_start_serve(struct daemon *d, struct http_req *r, struct exec_inst *e,
 
 /* ------------------------------------- the process spec (pure functions) ---- */
 
-/* One field (0-based) of a colon-separated line, copied into out. */
-static bool colon_field(const char *line, int idx, char *out, size_t cap) {
-  const char *p = line;
-  for (int i = 0; i < idx; i++) {
-    p = strchr(p, ':');
-    if (p == NULL)
-      return false;
-    p++;
-  }
-  size_t n = strcspn(p, ":\n");
-  if (n >= cap)
-    n = cap - 1;
-  memcpy(out, p, n);
-  out[n] = '\0';
-  return true;
-}
-
-/* Docker's ids: decimal in 0..2^31-1 (libcontainer/user). -1 not numeric,
- * -2 out of range. */
-static int64_t parse_id(const char *s) {
-  if (*s == '\0')
-    return -1;
-  for (const char *p = s; *p; p++)
-    if (*p < '0' || *p > '9')
-      return -1;
-  int64_t v = 0;
-  if (parse_int64(s, &v) < 0 || v > INT32_MAX)
-    return -2;
-  return v;
-}
-
-/* Walk the lines of a passwd or group file: cb returns true to stop. */
-static bool each_line(const char *file, bool (*cb)(const char *line, void *ctx), void *ctx) {
-  for (const char *p = file; p && *p;) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    _cleanup_free_ char *line = xasprintf("%.*s", (int)n, p);
-    if (*line && *line != '#' && cb(line, ctx))
-      return true;
-    p = nl ? nl + 1 : NULL;
-  }
-  return false;
-}
-
-struct pw_match {
-  const char *want;
-  char name[256];
-  int64_t uid, gid;
-};
-
-static bool pw_cb(const char *line, void *ctx) {
-  struct pw_match *m = ctx;
-  char name[256], uid[32], gid[32];
-  if (!colon_field(line, 0, name, sizeof name) || !colon_field(line, 2, uid, sizeof uid) ||
-      !colon_field(line, 3, gid, sizeof gid))
-    return false;
-  if (strcmp(name, m->want) != 0 && strcmp(uid, m->want) != 0)
-    return false;
-  if (parse_id(uid) < 0 || parse_id(gid) < 0)
-    return false;
-  snprintf(m->name, sizeof m->name, "%s", name);
-  m->uid = parse_id(uid);
-  m->gid = parse_id(gid);
-  return true;
-}
-
-struct gr_match {
-  const char *want;   /* a group name or gid; NULL: memberships of `member` */
-  const char *member;
-  json_t *gids;       /* every match's gid */
-};
-
-static bool gr_cb(const char *line, void *ctx) {
-  struct gr_match *m = ctx;
-  char name[256], gid[32], members[4096];
-  if (!colon_field(line, 0, name, sizeof name) || !colon_field(line, 2, gid, sizeof gid))
-    return false;
-  int64_t g = parse_id(gid);
-  if (g < 0)
-    return false;
-  if (m->want) {
-    if (strcmp(name, m->want) == 0 || strcmp(gid, m->want) == 0) {
-      json_array_append_new(m->gids, json_integer(g));
-      return true;
-    }
-    return false;
-  }
-  if (!colon_field(line, 3, members, sizeof members))
-    return false;
-  for (char *save = NULL, *t = strtok_r(members, ",", &save); t; t = strtok_r(NULL, ",", &save))
-    if (strcmp(t, m->member) == 0) {
-      json_array_append_new(m->gids, json_integer(g));
-      break;
-    }
-  return false;
-}
-
-/* A group name or gid → gid (GroupAdd entries and "user:group"). */
-static int group_lookup(const char *want, const char *group, int64_t *gid, struct berr **err) {
-  _cleanup_json_ json_t *hits = json_array();
-  struct gr_match gm = {.want = want, .gids = hits};
-  each_line(group, gr_cb, &gm);
-  if (json_array_size(hits) > 0) {
-    *gid = json_integer_value(json_array_get(hits, 0));
-    return 0;
-  }
-  int64_t v = parse_id(want);
-  if (v == -2)
-    return berr_set(err, EINVAL, "uids and gids must be in range 0-%d", INT32_MAX);
-  if (v < 0)
-    return berr_set(err, EINVAL, "unable to find group %s: no matching entries in group file",
-                    want);
-  *gid = v;
-  return 0;
-}
-
 int exec_resolve_user(const char *spec, const char *passwd, const char *group,
                       const json_t *group_add, json_t **out, struct berr **err) {
-  _cleanup_free_ char *u = xstrdup(spec);
-  char *g = strchr(u, ':');
-  if (g)
-    *g++ = '\0';
-  struct pw_match pm = {.want = u, .uid = -1};
-  bool named = each_line(passwd, pw_cb, &pm);
-  int64_t uid, gid = 0;
-  if (named) {
-    uid = pm.uid;
-    gid = pm.gid;
-  } else {
-    uid = parse_id(u);
-    if (uid == -2)
-      return berr_set(err, EINVAL, "uids and gids must be in range 0-%d", INT32_MAX);
-    if (uid < 0)
-      return berr_set(err, EINVAL, "unable to find user %s: no matching entries in passwd file",
-                      u);
-  }
-  _cleanup_json_ json_t *extra = json_array();
-  if (g && *g) {
-    if (group_lookup(g, group, &gid, err) < 0)
-      return -EINVAL;
-  } else if (named) {
-    /* supplementary groups only in the implicit form (libcontainer/user) */
-    struct gr_match gm = {.member = pm.name, .gids = extra};
-    each_line(group, gr_cb, &gm);
-  }
-  size_t i;
-  json_t *v;
-  json_array_foreach(group_add, i, v) {
-    int64_t ga = 0;
-    if (json_is_string(v) && group_lookup(json_string_value(v), group, &ga, err) < 0)
-      return -EINVAL;
-    json_array_append_new(extra, json_integer(ga));
-  }
-  json_t *user = json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
-  if (json_array_size(extra) > 0)
-    json_object_set(user, "additionalGids", extra);
-  *out = user;
+  struct ctr_user u;
+  if (ctr_user_resolve(spec, passwd, group, group_add, &u, err) < 0)
+    return -EINVAL;
+  *out = ctr_user_oci(&u);
+  ctr_user_clear(&u);
   return 0;
 }
 

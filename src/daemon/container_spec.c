@@ -488,140 +488,19 @@ int spec_seccomp_convert(const json_t *profile, const json_t *caps, json_t **out
 
 /* ------------------------------------------------------------ users ---- */
 
-/* Find a line of an /etc/passwd- or /etc/group-shaped file whose field 0 is
- * `name` (or field 2 is the number `id` when name is NULL). Returns the fields
- * (caller frees the vector) or NULL. */
-static char **colon_find(const char *file, const char *name, long id) {
-  _cleanup_fclose_ FILE *f = fopen(file, "re");
-  if (f == NULL)
-    return NULL;
-  char line[4096];
-  while (fgets(line, sizeof(line), f)) {
-    line[strcspn(line, "\n")] = '\0';
-    char **fields = NULL;
-    char *save = NULL, *p = line;
-    /* strsep keeps empty fields */
-    char *tok;
-    while ((tok = strsep(&p, ":")) != NULL)
-      fields = strv_append(fields, xstrdup(tok));
-    (void)save;
-    if (strv_len(fields) >= 3) {
-      char *end = NULL;
-      long n = strtol(fields[2], &end, 10);
-      if ((name && strcmp(fields[0], name) == 0) || (!name && *end == '\0' && n == id))
-        return fields;
-    }
-    strv_free(fields);
-  }
-  return NULL;
-}
-
-static bool all_digits(const char *s) {
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (*s < '0' || *s > '9')
-      return false;
-  return true;
-}
-
-/* Supplementary groups of `user` (by membership lists in /etc/group). */
-static void member_groups(const char *group_file, const char *user, json_t *gids) {
-  _cleanup_fclose_ FILE *f = fopen(group_file, "re");
-  char line[4096];
-  while (f && user && fgets(line, sizeof(line), f)) {
-    line[strcspn(line, "\n")] = '\0';
-    char *p = line, *f0 = strsep(&p, ":"), *f1 = strsep(&p, ":"), *f2 = strsep(&p, ":");
-    (void)f0;
-    (void)f1;
-    if (!f2 || !p)
-      continue;
-    char *m;
-    while ((m = strsep(&p, ",")) != NULL)
-      if (strcmp(m, user) == 0) {
-        json_array_append_new(gids, json_integer(atol(f2)));
-        break;
-      }
-  }
-}
-
-/* User "name|uid[:group|gid]" → uid, gid, additional gids, HOME. */
+/* User "name|uid[:group|gid]" + GroupAdd → the OCI user and HOME, from the
+ * image's files (passwd.c, shared with exec and cp). */
 static int resolve_user(const char *rootfs, const char *spec_user, const json_t *group_add,
                         json_t **user_out, char **home, struct berr **err) {
-  _cleanup_free_ char *passwd = xasprintf("%s/etc/passwd", rootfs ? rootfs : "");
-  _cleanup_free_ char *group = xasprintf("%s/etc/group", rootfs ? rootfs : "");
-  _cleanup_free_ char *u = xstrdup(spec_user ? spec_user : "");
-  char *g = strchr(u, ':');
-  if (g)
-    *g++ = '\0';
-  long uid = 0, gid = 0;
-  char *uname = NULL;
-  *home = NULL;
-  _cleanup_strv_ char **pw = NULL;
-  if (*u == '\0') {
-    pw = colon_find(passwd, NULL, 0);
-  } else if (all_digits(u)) {
-    uid = atol(u);
-    pw = colon_find(passwd, NULL, uid);
-  } else {
-    pw = colon_find(passwd, u, 0);
-    if (pw == NULL)
-      return berr_set(err, EINVAL, "unable to find user %s: no matching entries in passwd file",
-                      u);
-    uid = atol(pw[2]);
-  }
-  if (pw && strv_len(pw) >= 4)
-    gid = atol(pw[3]);
-  if (pw && strv_len(pw) >= 6)
-    *home = xstrdup(pw[5]);
-  if (pw)
-    uname = pw[0];
-  if (g && *g) {
-    if (all_digits(g)) {
-      gid = atol(g);
-    } else {
-      _cleanup_strv_ char **gr = colon_find(group, g, 0);
-      if (gr == NULL) {
-        free(*home);
-        *home = NULL;
-        return berr_set(err, EINVAL,
-                        "unable to find group %s: no matching entries in group file", g);
-      }
-      gid = atol(gr[2]);
-    }
-  }
-  /* the supplementary groups start with the user's memberships (implicit
-   * group only), else the primary group itself, as libcontainer's
-   * GetExecUser gives runc under dockerd */
-  json_t *gids = json_array();
-  if (!(g && *g))
-    member_groups(group, uname, gids);
-  if (json_array_size(gids) == 0)
-    json_array_append_new(gids, json_integer(gid));
-  size_t i;
-  json_t *v;
-  json_array_foreach(group_add, i, v) {
-    const char *s = json_string_value(v);
-    if (s == NULL)
-      continue;
-    if (all_digits(s)) {
-      json_array_append_new(gids, json_integer(atol(s)));
-      continue;
-    }
-    _cleanup_strv_ char **gr = colon_find(group, s, 0);
-    if (gr == NULL) {
-      json_decref(gids);
-      free(*home);
-      *home = NULL;
-      return berr_set(err, EINVAL, "Unable to find group %s: no matching entries in group file",
-                      s);
-    }
-    json_array_append_new(gids, json_integer(atol(gr[2])));
-  }
-  *user_out = json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
-  if (json_array_size(gids))
-    json_object_set(*user_out, "additionalGids", gids);
-  json_decref(gids);
+  _cleanup_free_ char *passwd = NULL, *group = NULL;
+  ctr_user_files(rootfs, &passwd, &group);
+  struct ctr_user u;
+  int rc = ctr_user_resolve(spec_user, passwd, group, group_add, &u, err);
+  if (rc < 0)
+    return rc;
+  *user_out = ctr_user_oci(&u);
+  *home = steal_ptr(u.home);
+  ctr_user_clear(&u);
   return 0;
 }
 
@@ -884,11 +763,14 @@ static int build_mounts(const struct spec_input *in, bool priv, json_t **out, st
     json_array_append_new(defs, mnt("/dev/shm", "bind", "/dev/shm", "rbind,rprivate,rw"));
   else
     json_array_append_new(defs, mnt("/dev/shm", "tmpfs", "shm", shm_opts));
+  /* the network files sort with the user's mounts, as dockerd's
+   * NetworkMounts do: a volume on /etc goes under them, not over them */
   static const char *const etc[] = {"resolv.conf", "hostname", "hosts"};
   for (size_t i = 0; i < 3; i++) {
     _cleanup_free_ char *src = xasprintf("%s/%s", in->root_dir, etc[i]);
     _cleanup_free_ char *dst = xasprintf("/etc/%s", etc[i]);
-    json_array_append_new(defs, mnt(dst, "bind", src, "rbind,rprivate"));
+    if (!has_dest(user, dst))
+      json_array_append_new(user, mnt(dst, "bind", src, "rbind,rprivate"));
   }
   json_t *all = json_array();
   size_t i;
@@ -942,6 +824,9 @@ static json_t *build_namespaces(const struct spec_input *in) {
   const char *cgns = json_string_value(json_object_get(hc, "CgroupnsMode"));
   if ((cgns && strcmp(cgns, "private") == 0) || ((!cgns || !*cgns) && v2))
     json_array_append_new(a, ns("cgroup", NULL));
+  /* --userns-remap (dockerd adds it last too) */
+  if (in->uid_mappings && in->gid_mappings)
+    json_array_append_new(a, ns("user", NULL));
   return a;
 }
 
@@ -1296,6 +1181,10 @@ int spec_build(const struct spec_input *in, json_t **out, struct berr **err) {
   json_object_set_new(linux_obj, "cgroupsPath",
                       json_sprintf("%s%s/%s", parent[0] == '/' ? "" : "/", parent, in->id));
   json_object_set_new(linux_obj, "namespaces", build_namespaces(in));
+  if (in->uid_mappings && in->gid_mappings) {
+    json_object_set_new(linux_obj, "uidMappings", json_deep_copy(in->uid_mappings));
+    json_object_set_new(linux_obj, "gidMappings", json_deep_copy(in->gid_mappings));
+  }
   json_object_set_new(linux_obj, "sysctl", sysctls(hc));
   if ((rc = spec_build_resources(hc, linux_obj, err)) < 0) {
     json_decref(proc);

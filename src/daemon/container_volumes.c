@@ -1,7 +1,9 @@
 /*
  * container_volumes.c — volumes and mounts of containers (container_volumes.h):
  * HostConfig.Binds / Mounts / VolumesFrom and Config.Volumes resolved into
- * mount points at create, the volumes acquired and filled (copy-up) at start,
+ * mount points at create, new volumes filled from the image (copy-up) at create
+ * as dockerd does (so `volume inspect`, `cp` see the content before any start),
+ * the volumes acquired at start,
  * inspect's Mounts, and the anonymous volumes removed with the container.
  *
  * Resolution follows dockerd 20.10 (daemon/volumes.go registerMountPoints,
@@ -25,6 +27,7 @@
 #include <sys/time.h>
 
 #include "daemon/container_volumes.h"
+#include "daemon/userns.h"
 #include "volume/volume.h"
 
 /* ------------------------------------------------------------ parsing ---- */
@@ -412,7 +415,9 @@ int ctr_volumes_create(struct daemon *d, struct container *c, struct berr **err)
   json_array_foreach(all, i, m) {
     const char *src = json_string_value(json_object_get(m, "Source"));
     if (!strcmp(json_string_value(json_object_get(m, "Type")), "bind") && src && *src &&
-        !path_exists(src) && (rc = mkdir_p(src, 0755, err)) < 0)
+        !path_exists(src) && ((rc = mkdir_p(src, 0755, err)) < 0 ||
+                              (userns_active(d->userns, c->host_config) &&
+                               (rc = userns_own(d->userns, src, 0, err)) < 0)))
       return berr_wrap(err, "error while creating mount source path '%s'", src);
   }
   if ((rc = create_volumes(d, all, made, err)) < 0 ||
@@ -537,7 +542,68 @@ static int copy_up(const char *rootfs, const char *dst, const char *vpath, struc
   return 0;
 }
 
+/* Does any volume mount point want the image's content (CopyData) and is its
+ * volume still empty? */
+static bool copy_wanted(struct daemon *d, const json_t *mps) {
+  size_t i;
+  json_t *m;
+  json_array_foreach(mps, i, m) {
+    if (!strcmp(json_string_value(json_object_get(m, "Type")), "volume") &&
+        json_is_true(json_object_get(m, "CopyData")) &&
+        volume_is_empty(d->volumes, json_string_value(json_object_get(m, "Name"))))
+      return true;
+  }
+  return false;
+}
+
+static int populate_one(struct daemon *d, struct container *c, const json_t *m,
+                        const char *rootfs, struct berr **err) {
+  const char *name = json_string_value(json_object_get(m, "Name"));
+  _cleanup_free_ char *path = NULL;
+  /* acquired for the copy only: a volume with mount options (tmpfs) loses it
+   * again at the release, as with dockerd */
+  int rc = volume_acquire(d->volumes, name, c->id, &path, err);
+  if (rc < 0)
+    return rc;
+  if (volume_is_empty(d->volumes, name))
+    rc = copy_up(rootfs, json_string_value(json_object_get(m, "Destination")), path, err);
+  volume_release(d->volumes, name, c->id);
+  return rc;
+}
+
+int ctr_volumes_populate(struct daemon *d, struct container *c, struct berr **err) {
+  if (!d->volumes)
+    return 0;
+  _cleanup_json_ json_t *mps = volume_refs_get(d->volumes, c->id);
+  if (!mps || !copy_wanted(d, mps))
+    return 0; /* the common case: no mount needed */
+  _cleanup_free_ char *rootfs = NULL;
+  int rc = store_rw_mount(d->store, c->id, &rootfs, err);
+  if (rc < 0)
+    return rc;
+  size_t i;
+  json_t *m;
+  json_array_foreach(mps, i, m) {
+    if (rc == 0 && !strcmp(json_string_value(json_object_get(m, "Type")), "volume") &&
+        json_is_true(json_object_get(m, "CopyData")))
+      rc = populate_one(d, c, m, rootfs, err);
+  }
+  store_rw_unmount(d->store, c->id, NULL);
+  return rc;
+}
+
 /* ------------------------------------------------------------ at start ---- */
+
+/* --userns-remap: a volume still owned by the host's root becomes the
+ * remapped root's, as dockerd's volumes are made for it. */
+static int userns_volume(struct daemon *d, struct container *c, const char *path,
+                         struct berr **err) {
+  struct stat st;
+  if (!userns_active(d->userns, c->host_config) || stat(path, &st) < 0 || st.st_uid != 0 ||
+      st.st_gid != 0)
+    return 0;
+  return userns_own(d->userns, path, 0, err);
+}
 
 static json_t *oci_bind(const char *dst, const char *src, bool recursive, const char *prop,
                         bool rw) {
@@ -554,8 +620,8 @@ static int start_volume(struct daemon *d, struct container *c, const json_t *m,
   int rc = volume_acquire(d->volumes, name, c->id, &path, err);
   if (rc < 0)
     return rc;
-  if (json_is_true(json_object_get(m, "CopyData")) && rootfs &&
-      volume_is_empty(d->volumes, name) && (rc = copy_up(rootfs, dst, path, err)) < 0)
+  (void)rootfs; /* copy-up happened at create (ctr_volumes_populate) */
+  if ((rc = userns_volume(d, c, path, err)) < 0)
     return rc;
   const char *sub = json_string_value(json_object_get(m, "SubPath"));
   _cleanup_free_ char *src = NULL;

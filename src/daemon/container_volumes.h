@@ -23,9 +23,13 @@ int cv_parse_mounts(const json_t *cfg, const json_t *hc, json_t **out, struct be
 /* create: resolve, create the named volumes that are missing and the
  * anonymous ones, record the references. On error nothing stays. */
 int ctr_volumes_create(struct daemon *d, struct container *c, struct berr **err);
-/* start: acquire every volume (mounting options volumes), copy the image's
- * content at the mount point into new empty volumes, and give the OCI mounts
- * for the spec (*out: new array; spec_input.volume_mounts). */
+/* create, once the writable layer exists: Docker's copy-up — the image's
+ * content at each CopyData mount point into its volume when that volume is
+ * still empty (once: a volume with content is never filled again). Mounts the
+ * rootfs only when some volume needs it. */
+int ctr_volumes_populate(struct daemon *d, struct container *c, struct berr **err);
+/* start: acquire every volume (mounting options volumes) and give the OCI
+ * mounts for the spec (*out: new array; spec_input.volume_mounts). */
 int ctr_volumes_start(struct daemon *d, struct container *c, const char *rootfs, json_t **out,
                       struct berr **err);
 /* berthd started again and found the container running: count it as a

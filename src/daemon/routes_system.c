@@ -321,6 +321,8 @@ static json_t *info_json(struct daemon *d) {
   json_object_set_new(o, "InitCommit", json_pack("{s:s, s:s}", "ID", BERTH_GIT_COMMIT, "Expected",
                                                  BERTH_GIT_COMMIT));
   json_t *sec = json_pack("[s]", "name=seccomp,profile=default");
+  if (d->userns) /* --userns-remap (dockerd's order: seccomp, userns, cgroupns) */
+    json_array_append_new(sec, json_string("name=userns"));
   if (v2)
     json_array_append_new(sec, json_string("name=cgroupns"));
   json_object_set_new(o, "SecurityOptions", sec);

@@ -190,6 +190,13 @@ int store_rw_mount(struct store *s, const char *cid, char **path, struct berr **
     return 0;
   }
   _cleanup_strv_ char **lowers = rw_lowers(s, cid);
+  if (rw_is_idmapped(s, cid)) { /* --userns-remap: never mounted plainly (rw_idmap.c) */
+    int ri = rw_mount_idmapped(s, lowers, cid, merged);
+    if (ri < 0)
+      return berr_sys(err, -ri, "mount the idmapped rootfs of %s", cid);
+    *path = steal_ptr(merged);
+    return 0;
+  }
   int r = mount_new_api(s, lowers, cid, merged);
   if (r == -EINVAL || r == -ENOSYS || r == -EOPNOTSUPP) /* no "lowerdir+" before 6.8 */
     r = mount_legacy(s, lowers, cid, merged);

@@ -151,6 +151,13 @@ int store_rw_create(struct store *s, const char *cid, const char *image_id, stru
  * layer; works with any number of layers) and return the mount point in *path
  * (caller frees). Mounting an already mounted rootfs returns its path. */
 int store_rw_mount(struct store *s, const char *cid, char **path, struct berr **err);
+/* --userns-remap (rw_idmap.c): the user namespace whose idmapped mounts make
+ * the rootfs of containers marked with store_rw_set_idmapped (the store keeps
+ * the fd, not a copy; root_uid/gid: its root on the host). Set once at start. */
+void store_set_idmap(struct store *s, int userns_fd, uid_t root_uid, gid_t root_gid);
+/* Mark a new container's writable layer: store_rw_mount then always mounts it
+ * through the id mapping (files keep their ids on disk). */
+int store_rw_set_idmapped(struct store *s, const char *cid, struct berr **err);
 int store_rw_unmount(struct store *s, const char *cid, struct berr **err);
 /* Unmount if needed and delete the writable layer. Absent is not an error. */
 int store_rw_remove(struct store *s, const char *cid, struct berr **err);

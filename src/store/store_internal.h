@@ -31,6 +31,11 @@ struct store {
   char *ctrs;           /* <root>/containers */
   struct db *db;        /* <root>/store.db */
   pthread_mutex_t lock; /* serialises layer creation / removal and image writes */
+  /* --userns-remap (rw_idmap.c): set once at start, before any container */
+  bool idmap;           /* containers marked fs/idmapped mount through it */
+  int idmap_fd;         /* the user namespace of the idmapped mounts */
+  uid_t idmap_uid;      /* its root on the host */
+  gid_t idmap_gid;
 };
 
 /* ---------- sha256 ---------- */
@@ -88,6 +93,13 @@ int layer_ensure(struct store *s, const char *chain_id, const char *diff_id,
                  const char *parent_chain, struct berr **err);
 /* layers/<chainhex>/diff (caller frees) */
 char *layer_diff_path(struct store *s, const char *chain_id);
+
+/* ---------- idmapped container rootfs (rw_idmap.c) ---------- */
+
+/* Was the container made for the store's id mapping (fs/idmapped)? */
+bool rw_is_idmapped(struct store *s, const char *cid);
+/* Mount its overlay at `merged` with idmapped layers: 0 or -errno. */
+int rw_mount_idmapped(struct store *s, char **lowers, const char *cid, const char *merged);
 /* Remove a layer dir; absent is fine. */
 int layer_remove(struct store *s, const char *chain_id, struct berr **err);
 /* The layer's diff ID from its meta; NULL when unknown. Caller frees. */

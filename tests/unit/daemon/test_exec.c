@@ -30,13 +30,16 @@ static void test_user(void **state) {
   assert_int_equal(exec_resolve_user("1234:staff", passwd, group, NULL, &n, NULL), 0);
   assert_int_equal(json_integer_value(json_object_get(n, "uid")), 1234);
   assert_int_equal(json_integer_value(json_object_get(n, "gid")), 50);
-  assert_null(json_object_get(n, "additionalGids"));
+  /* no membership: the primary gid alone, as runc under dockerd gives it */
+  assert_int_equal(json_array_size(json_object_get(n, "additionalGids")), 1);
+  assert_int_equal(json_integer_value(json_array_get(json_object_get(n, "additionalGids"), 0)),
+                   50);
 
   _cleanup_json_ json_t *ga = NULL;
   _cleanup_json_ json_t *add = json_pack("[s,s]", "staff", "77");
   assert_int_equal(exec_resolve_user("65534", passwd, group, add, &ga, NULL), 0);
   assert_int_equal(json_integer_value(json_object_get(ga, "gid")), 65534);
-  assert_int_equal(json_array_size(json_object_get(ga, "additionalGids")), 2);
+  assert_int_equal(json_array_size(json_object_get(ga, "additionalGids")), 3);
 
   _cleanup_json_ json_t *x = NULL;
   _cleanup_berr_ struct berr *err = NULL;
