@@ -47,8 +47,9 @@ struct cli {
   char *host;               /* unix:///path or tcp://host:port */
   bool tls, tlsverify;      /* --tls / --tlsverify (or DOCKER_TLS_VERIFY) */
   char *tlscacert, *tlscert, *tlskey;
-  char *api_version;        /* "1.41": DOCKER_API_VERSION or negotiated via /_ping */
-  bool negotiated;          /* api_version is settled */
+  char *api_version;        /* "1.41": DOCKER_API_VERSION, assumed, or negotiated via /_ping */
+  bool negotiated;          /* api_version is set (maybe only assumed: see optimistic) */
+  bool optimistic;          /* api_version is our own, not yet accepted by the daemon */
   struct ssl_ctx_st *ssl;   /* lazily made for tls */
   struct conn *conn;        /* keep-alive connection for sequential requests */
   bool debug;               /* -D: log requests to stderr */
@@ -101,6 +102,10 @@ void resp_free(struct http_resp *r);
  * NULL when empty / not JSON). */
 int cli_call(struct cli *cli, const char *method, const char *path, const json_t *body,
              json_t **out, int *status, struct berr **err);
+/* cli_call for a list reply of which the caller reads only the keys `keep`
+ * of each element (others may be left out: cli_json_fast_keys). */
+int cli_call_keys(struct cli *cli, const char *method, const char *path, const json_t *body,
+                  const char *const *keep, json_t **out, int *status, struct berr **err);
 /* Like cli_call but leaves the body to the caller for streaming (logs, events,
  * stats, archive): on success *resp is ready for resp_read on the keep-alive
  * connection. `ctype`/`data` for raw request bodies (tar). */
@@ -116,6 +121,18 @@ int cli_hijack(struct cli *cli, const char *path, const json_t *body, struct con
 int cli_resp_error(int status, const char *body, struct berr **err);
 /* Settle the API version (GET /_ping unless DOCKER_API_VERSION). */
 int cli_negotiate(struct cli *cli, struct berr **err);
+
+/* ---------- json_parse.c: the daemon's JSON replies ---------- */
+
+/* json_loadb(text, len, JSON_DECODE_ANY) without jansson's per-byte stream:
+ * the same value, or NULL for anything it leaves to jansson (bad input, NUL
+ * escapes, integers over 18 digits, deep nesting, invalid UTF-8). */
+json_t *cli_json_fast(const char *text, size_t len);
+/* The same for a list whose elements are objects: only their keys named in
+ * `keep` (NULL-terminated; NULL: all) are built, the rest only checked. */
+json_t *cli_json_fast_keys(const char *text, size_t len, const char *const *keep);
+/* cli_json_fast_keys, else jansson's json_loadb (every key; NULL on bad input). */
+json_t *cli_json_load(const char *text, size_t len, const char *const *keep);
 
 /* ---------- flags (pflag semantics) ---------- */
 
@@ -340,6 +357,30 @@ int cmd_logout(struct cmd_ctx *, int, char **);
  * otherwise the template per row. headers() maps field → column title. */
 int cli_print_rows(const char *format, const char *deftable, json_t *rows,
                    const char *(*headers)(const char *field), struct berr **err);
+/* ---------- table.c: the list commands' tables ---------- */
+
+/* docker's column title of a template field (ps: "ID" → "CONTAINER ID"). */
+struct cli_column {
+  const char *field, *title;
+};
+/* The title of `field` in `cols` (ended by a NULL field); NULL when unknown. */
+const char *cli_column_title(const struct cli_column *cols, const char *field);
+/* GET `path` (+ "filters=" from the --filter list) into *out. */
+int cli_list_get(struct cli *cli, struct sb *path, char **filters, json_t **out, struct berr **err);
+/* A `<kind> ls` whose list is one GET. */
+struct cli_list {
+  const char *path;         /* "/volumes" */
+  const char *items_key;    /* the array in the reply ("Volumes"); NULL: the reply is it */
+  const char *sort_key;     /* rows in the order of this key of the items; NULL: the daemon's */
+  json_t *(*row)(const json_t *item, bool trunc); /* an item as a row of template fields */
+  const char *deftable;     /* the default table */
+  const char *quiet_format; /* -q without --format */
+  const char *(*title)(const char *field);
+};
+/* Fetch, sort, print (--format, -q or the default table); the exit status. */
+int cli_list_run(struct cmd_ctx *ctx, const struct cli_list *l, char **filters, const char *format,
+                 bool quiet, bool trunc);
+
 /* Print one JSON value per Docker's inspect: 4-space indent array. */
 void cli_print_json_indent(const json_t *j);
 /* docker's inspect output of `items` (an array): the indented array, or with

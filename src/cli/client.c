@@ -391,8 +391,12 @@ int http_send(struct cli *cli, struct conn *c, const char *method, const char *p
   sb_add(&h, "\r\n");
   if (cli->debug)
     fprintf(stderr, "DEBU[0000] %s %s\n", method, path);
+  /* a small body goes in the same write as the head: one wake-up of the daemon */
+  bool together = body && len && len <= 65536;
+  if (together)
+    sb_addn(&h, body, len);
   int r = conn_write_all(c, h.s, h.len);
-  if (r == 0 && body && len)
+  if (r == 0 && body && len && !together)
     r = conn_write_all(c, body, len);
   if (r < 0)
     return berr_sys(err, -r, "error during connect: %s %s", method, path);
@@ -544,9 +548,10 @@ static int cli_conn(struct cli *cli, struct conn **c, struct berr **err) {
 }
 
 int cli_negotiate(struct cli *cli, struct berr **err) {
-  if (cli->negotiated)
+  if (cli->negotiated && !cli->optimistic)
     return 0;
   cli->negotiated = true;
+  cli->optimistic = false;
   const char *env = getenv("DOCKER_API_VERSION");
   if (env && *env) {
     free(cli->api_version);
@@ -568,6 +573,7 @@ int cli_negotiate(struct cli *cli, struct berr **err) {
   const char *v = resp.api_version;
   int sm = 0, sn = 0, om = 1, on = 41;
   sscanf(API_DEFAULT_VERSION, "%d.%d", &om, &on);
+  free(cli->api_version);
   if (r == 0 && v && sscanf(v, "%d.%d", &sm, &sn) == 2 && (sm < om || (sm == om && sn < on)))
     cli->api_version = xstrdup(v);
   else
@@ -580,13 +586,35 @@ int cli_negotiate(struct cli *cli, struct berr **err) {
   return r;
 }
 
+/* The version of a request that can be sent again (its body is in memory):
+ * DOCKER_API_VERSION, the settled one, or else our own without a /_ping
+ * round trip first. berthd and every dockerd from 20.10 on serve 1.41; an
+ * older daemon refuses it with a 400 (version_refused), and the request
+ * goes again after a real negotiation. The daemon's first other answer
+ * settles the version. */
+static void cli_assume_version(struct cli *cli) {
+  if (cli->negotiated)
+    return;
+  cli->negotiated = true;
+  const char *env = getenv("DOCKER_API_VERSION");
+  free(cli->api_version);
+  cli->api_version = xstrdup(env && *env ? env : API_DEFAULT_VERSION);
+  cli->optimistic = !(env && *env);
+}
+
+/* dockerd's (and berthd's) answer to a version above its own: "client
+ * version 1.41 is too new. Maximum supported API version is 1.40". */
+static bool version_refused(struct cli *cli, int status, const char *body) {
+  return cli->optimistic && status == 400 && body &&
+         strstr(body, "is too new. Maximum supported API version is");
+}
+
 /* Send a request on the keep-alive connection, retrying once on a fresh one
  * when the daemon had closed the idle connection. */
 static int cli_send(struct cli *cli, const char *method, const char *path, const char *ctype,
                     const void *data, size_t len, struct http_resp *resp, struct berr **err) {
-  int r = cli_negotiate(cli, err);
-  if (r < 0)
-    return r;
+  int r = 0;
+  cli_assume_version(cli);
   for (int attempt = 0;; attempt++) {
     struct conn *c;
     if ((r = cli_conn(cli, &c, err)) < 0)
@@ -617,32 +645,47 @@ static void cli_after(struct cli *cli, struct http_resp *resp) {
 
 int cli_call(struct cli *cli, const char *method, const char *path, const json_t *body,
              json_t **out, int *status, struct berr **err) {
+  return cli_call_keys(cli, method, path, body, NULL, out, status, err);
+}
+
+int cli_call_keys(struct cli *cli, const char *method, const char *path, const json_t *body,
+                  const char *const *keep, json_t **out, int *status, struct berr **err) {
   _cleanup_free_ char *data = body ? json_dump_compact(body) : NULL;
-  struct http_resp resp;
-  int r = cli_send(cli, method, path, data ? "application/json" : NULL, data,
-                   data ? strlen(data) : 0, &resp, err);
-  if (r < 0)
-    return r;
   _cleanup_free_ char *text = NULL;
-  r = resp_read_all(&resp, &text, NULL, err);
-  cli_after(cli, &resp);
+  int r, st;
+  for (;;) {
+    struct http_resp resp;
+    r = cli_send(cli, method, path, data ? "application/json" : NULL, data,
+                 data ? strlen(data) : 0, &resp, err);
+    if (r < 0)
+      return r;
+    r = resp_read_all(&resp, &text, NULL, err);
+    cli_after(cli, &resp);
+    st = resp.status;
+    resp_free(&resp);
+    if (r < 0)
+      return r;
+    if (!version_refused(cli, st, text))
+      break;
+    free(steal_ptr(text));
+    if ((r = cli_negotiate(cli, err)) < 0)
+      return r;
+  }
+  cli->optimistic = false;
   if (status)
-    *status = resp.status;
-  int st = resp.status;
-  resp_free(&resp);
-  if (r < 0)
-    return r;
+    *status = st;
   if (st >= 400)
     return cli_resp_error(st, text, err);
   if (out)
-    *out = text[0] ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    *out = text[0] ? cli_json_load(text, strlen(text), keep) : NULL; /* as json_loads: up to a NUL */
   return 0;
 }
 
 int cli_stream(struct cli *cli, const char *method, const char *path, const char *ctype,
                const void *data, size_t len, struct http_resp *resp, struct berr **err) {
-  int r = cli_send(cli, method, path, ctype, data, len, resp, err);
-  if (r < 0)
+  int r;
+again:
+  if ((r = cli_send(cli, method, path, ctype, data, len, resp, err)) < 0)
     return r;
   if (resp->status >= 400) {
     _cleanup_free_ char *text = NULL;
@@ -650,8 +693,15 @@ int cli_stream(struct cli *cli, const char *method, const char *path, const char
     cli_after(cli, resp);
     int st = resp->status;
     resp_free(resp);
+    if (version_refused(cli, st, text)) {
+      if ((r = cli_negotiate(cli, err)) < 0)
+        return r;
+      goto again;
+    }
+    cli->optimistic = false;
     return cli_resp_error(st, text, err);
   }
+  cli->optimistic = false;
   /* The caller reads the body: the response owns the connection from now on. */
   resp->owned = steal_ptr(cli->conn);
   return 0;

@@ -266,17 +266,14 @@ int cmd_update(struct cmd_ctx *ctx, int argc, char **argv) {
 
 /* ---------- ps ---------- */
 
-static const char *ps_header(const char *f) {
-  static const char *const map[][2] = {
-      {"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
-      {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"Status", "STATUS"}, {"Size", "SIZE"},
-      {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Label", "LABEL"}, {"Mounts", "MOUNTS"},
-      {"Networks", "NETWORKS"}, {"State", "STATE"}, {"LocalVolumes", "LOCAL VOLUMES"}, {"Platform", "PLATFORM"}};
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (!strcmp(map[i][0], f))
-      return map[i][1];
-  return NULL;
-}
+static const struct cli_column ps_cols[] = {
+    {"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
+    {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"Status", "STATUS"}, {"Size", "SIZE"},
+    {"Names", "NAMES"}, {"Labels", "LABELS"}, {"Label", "LABEL"}, {"Mounts", "MOUNTS"},
+    {"Networks", "NETWORKS"}, {"State", "STATE"}, {"LocalVolumes", "LOCAL VOLUMES"},
+    {"Platform", "PLATFORM"}, {NULL, NULL}};
+
+static const char *ps_header(const char *f) { return cli_column_title(ps_cols, f); }
 
 /* "k=v,k2=v2", sorted as Go's map iteration in docker is not: docker sorts? it
  * does not; we sort for stable output */
@@ -289,46 +286,99 @@ static char *labels_text(const json_t *labels) {
   return sb_steal(&b);
 }
 
-static json_t *ps_row(const json_t *c, bool trunc, double now) {
-  json_t *row = json_object();
-  const char *id = json_string_value(json_object_get(c, "Id"));
-  _cleanup_free_ char *tid = trunc ? fmt_trunc_id(id) : xstrdup(id ? id : "");
-  json_object_set_new(row, "ID", json_string(tid));
-  const char *image = json_string_value(json_object_get(c, "Image"));
-  _cleanup_free_ char *img = xstrdup(image ? image : "");
-  if (trunc) {
-    char *at = strchr(img, '@');
-    if (at && strchr(img, ':') && strchr(img, ':') < at)
-      *at = '\0'; /* name:tag@digest → name:tag */
-    if (str_has_prefix(img, "sha256:")) {
-      char *t = fmt_trunc_id(img);
-      free(img);
-      img = t;
-    }
+/* The row fields a template can name, in the order ps_row adds them. */
+enum {
+  PS_ID = 1u << 0, PS_IMAGE = 1u << 1, PS_COMMAND = 1u << 2, PS_CREATED_AT = 1u << 3,
+  PS_RUNNING_FOR = 1u << 4, PS_PORTS = 1u << 5, PS_STATUS = 1u << 6, PS_STATE = 1u << 7,
+  PS_SIZE = 1u << 8, PS_NAMES = 1u << 9, PS_LABELS = 1u << 10, PS_MOUNTS = 1u << 11,
+  PS_NETWORKS = 1u << 12, PS_LOCAL_VOLUMES = 1u << 13, PS_PLATFORM = 1u << 14, PS_ALL = (1u << 15) - 1,
+};
+
+/* Which fields the output needs: a row costs formatting (times, sizes,
+ * quoting) that a table of seven columns never shows, so only the fields the
+ * template names are made. A field is named when ".Field" appears anywhere
+ * in it (too many is harmless); "json", a bare "." or "$" (the whole row:
+ * {{json .}}, {{range $k, $v := .}}, {{index . "ID"}}) or anything else
+ * unusual asks for every field. */
+static unsigned ps_fields(const char *fmt) {
+  static const struct {
+    const char *name;
+    unsigned bit;
+  } names[] = {
+      {".ID", PS_ID}, {".Image", PS_IMAGE}, {".Command", PS_COMMAND}, {".CreatedAt", PS_CREATED_AT},
+      {".RunningFor", PS_RUNNING_FOR}, {".Ports", PS_PORTS}, {".Status", PS_STATUS},
+      {".State", PS_STATE}, {".Size", PS_SIZE}, {".Names", PS_NAMES}, {".Label", PS_LABELS},
+      {".Mounts", PS_MOUNTS}, {".Networks", PS_NETWORKS}, {".LocalVolumes", PS_LOCAL_VOLUMES},
+      {".Platform", PS_PLATFORM},
+  };
+  if (strstr(fmt, "json"))
+    return PS_ALL;
+  for (const char *p = fmt; *p; p++) {
+    bool ident = (p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z') || p[1] == '_';
+    if ((*p == '.' && !ident) || (*p == '$' && !ident && p[1] != '.'))
+      return PS_ALL;
   }
-  json_object_set_new(row, "Image", json_string(img));
-  const char *cmd = json_string_value(json_object_get(c, "Command"));
-  _cleanup_free_ char *cut = trunc ? fmt_ellipsis(cmd ? cmd : "", 20) : xstrdup(cmd ? cmd : "");
-  _cleanup_free_ char *q = fmt_go_quote(cut);
-  json_object_set_new(row, "Command", json_string(q));
-  int64_t created = json_integer_value(json_object_get(c, "Created"));
-  _cleanup_free_ char *ca = fmt_go_time(created);
-  json_object_set_new(row, "CreatedAt", json_string(ca));
-  _cleanup_free_ char *dur = fmt_human_duration(now - (double)created);
-  _cleanup_free_ char *rf = xasprintf("%s ago", dur);
-  json_object_set_new(row, "RunningFor", json_string(rf));
-  _cleanup_free_ char *ports = fmt_ports(json_object_get(c, "Ports"));
-  json_object_set_new(row, "Ports", json_string(ports));
-  const char *st = json_string_value(json_object_get(c, "Status"));
-  json_object_set_new(row, "Status", json_string(st ? st : ""));
-  json_object_set_new(row, "State", json_string(json_string_value(json_object_get(c, "State")) ?: ""));
+  unsigned m = PS_ID;
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strstr(fmt, names[i].name))
+      m |= names[i].bit;
+  return m;
+}
+
+/* The keys of /containers/json that the fields in `m` read (NULL-terminated
+ * in keys[20]); NULL for all of them. */
+static const char *const *ps_keys(unsigned m, const char **keys) {
+  static const struct {
+    unsigned bits;
+    const char *key;
+  } uses[] = {
+      {PS_ID, "Id"}, {PS_IMAGE, "Image"}, {PS_COMMAND, "Command"},
+      {PS_CREATED_AT | PS_RUNNING_FOR, "Created"}, {PS_PORTS, "Ports"}, {PS_STATUS, "Status"},
+      {PS_STATE, "State"}, {PS_SIZE, "SizeRw"}, {PS_SIZE, "SizeRootFs"}, {PS_NAMES, "Names"},
+      {PS_LABELS, "Labels"}, {PS_MOUNTS | PS_LOCAL_VOLUMES, "Mounts"}, {PS_NETWORKS, "NetworkSettings"},
+  };
+  if (m == PS_ALL)
+    return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
+    if (m & uses[i].bits)
+      keys[n++] = uses[i].key;
+  keys[n] = NULL;
+  return keys;
+}
+
+static void set_str(json_t *row, const char *key, const char *v) {
+  json_object_set_new_nocheck(row, key, json_string(v ? v : ""));
+}
+
+/* ps's Image column: name:tag@digest → name:tag, an image ID cut to 12. */
+static char *ps_image(const char *image, bool trunc) {
+  char *img = xstrdup(image ? image : "");
+  if (!trunc)
+    return img;
+  char *at = strchr(img, '@');
+  if (at && strchr(img, ':') && strchr(img, ':') < at)
+    *at = '\0';
+  if (str_has_prefix(img, "sha256:")) {
+    char *t = fmt_trunc_id(img);
+    free(img);
+    img = t;
+  }
+  return img;
+}
+
+static char *ps_size(const json_t *c) {
   int64_t rw = json_integer_value(json_object_get(c, "SizeRw"));
   int64_t rootfs = json_integer_value(json_object_get(c, "SizeRootFs"));
   _cleanup_free_ char *s1 = fmt_human_size((double)rw, 3);
+  if (!json_object_get(c, "SizeRootFs"))
+    return steal_ptr(s1);
   _cleanup_free_ char *s2 = fmt_human_size((double)rootfs, 3);
-  _cleanup_free_ char *size = json_object_get(c, "SizeRootFs") ? xasprintf("%s (virtual %s)", s1, s2) : xstrdup(s1);
-  json_object_set_new(row, "Size", json_string(size));
-  /* Names: without the leading "/"; truncated output hides link names (with a second "/") */
+  return xasprintf("%s (virtual %s)", s1, s2);
+}
+
+/* Names: without the leading "/"; truncated output hides link names (with a second "/") */
+static char *ps_names(const json_t *c, bool trunc) {
   struct sb names = {0};
   sb_add(&names, "");
   size_t i;
@@ -341,38 +391,103 @@ static json_t *ps_row(const json_t *c, bool trunc, double now) {
       nm++;
     if (trunc && strchr(nm, '/'))
       continue;
-    sb_addf(&names, "%s%s", names.len ? "," : "", nm);
+    if (names.len)
+      sb_add(&names, ",");
+    sb_add(&names, nm);
   }
-  json_object_set_new(row, "Names", json_string_nocheck(names.s));
-  sb_free(&names);
-  const json_t *labels = json_object_get(c, "Labels");
-  _cleanup_free_ char *lt = labels_text(labels);
-  json_object_set_new(row, "Labels", json_string(lt));
-  json_object_set_new(row, "Label", labels ? json_deep_copy(labels) : json_object());
-  struct sb mounts = {0}, nets = {0};
+  return sb_steal(&names);
+}
+
+/* The Mounts column (when `m` asks for it); returns the number of volumes. */
+static int ps_mounts(json_t *row, const json_t *c, unsigned m) {
+  struct sb mounts = {0};
   sb_add(&mounts, "");
-  sb_add(&nets, "");
   int vols = 0;
+  size_t i;
+  json_t *n;
   json_array_foreach(json_object_get(c, "Mounts"), i, n) {
     const char *name = json_string_value(json_object_get(n, "Name"));
     const char *src = json_string_value(json_object_get(n, "Source"));
-    _cleanup_free_ char *m = name ? fmt_ellipsis(name, 15) : fmt_ellipsis(src ? src : "", 15);
-    sb_addf(&mounts, "%s%s", mounts.len ? "," : "", m);
+    _cleanup_free_ char *mt = name ? fmt_ellipsis(name, 15) : fmt_ellipsis(src ? src : "", 15);
+    sb_addf(&mounts, "%s%s", mounts.len ? "," : "", mt);
     const char *ty = json_string_value(json_object_get(n, "Type"));
     if (ty && !strcmp(ty, "volume"))
       vols++;
   }
-  const char *k;
-  json_t *v;
-  json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, v)
-    sb_addf(&nets, "%s%s", nets.len ? "," : "", k);
-  json_object_set_new(row, "Mounts", json_string(mounts.s));
-  json_object_set_new(row, "Networks", json_string(nets.s));
+  if (m & PS_MOUNTS)
+    json_object_set_new(row, "Mounts", json_string(mounts.s));
   sb_free(&mounts);
-  sb_free(&nets);
-  _cleanup_free_ char *lv = xasprintf("%d", vols);
-  json_object_set_new(row, "LocalVolumes", json_string(lv));
-  json_object_set_new(row, "Platform", json_null());
+  return vols;
+}
+
+/* One row of ps with the fields in `m` (ps_fields). */
+static json_t *ps_row(const json_t *c, bool trunc, double now, unsigned m) {
+  json_t *row = json_object();
+  const char *id = json_string_value(json_object_get(c, "Id"));
+  _cleanup_free_ char *tid = trunc ? fmt_trunc_id(id) : xstrdup(id ? id : "");
+  set_str(row, "ID", tid);
+  if (m & PS_IMAGE) {
+    _cleanup_free_ char *img = ps_image(json_string_value(json_object_get(c, "Image")), trunc);
+    set_str(row, "Image", img);
+  }
+  if (m & PS_COMMAND) {
+    const char *cmd = json_string_value(json_object_get(c, "Command"));
+    _cleanup_free_ char *cut = trunc ? fmt_ellipsis(cmd ? cmd : "", 20) : xstrdup(cmd ? cmd : "");
+    _cleanup_free_ char *q = fmt_go_quote(cut);
+    set_str(row, "Command", q);
+  }
+  int64_t created = json_integer_value(json_object_get(c, "Created"));
+  if (m & PS_CREATED_AT) {
+    _cleanup_free_ char *ca = fmt_go_time(created);
+    set_str(row, "CreatedAt", ca);
+  }
+  if (m & PS_RUNNING_FOR) {
+    _cleanup_free_ char *dur = fmt_human_duration(now - (double)created);
+    _cleanup_sb_ struct sb rf = {0};
+    sb_add(&rf, dur);
+    sb_add(&rf, " ago");
+    set_str(row, "RunningFor", rf.s);
+  }
+  if (m & PS_PORTS) {
+    _cleanup_free_ char *ports = fmt_ports(json_object_get(c, "Ports"));
+    set_str(row, "Ports", ports);
+  }
+  if (m & PS_STATUS)
+    set_str(row, "Status", json_string_value(json_object_get(c, "Status")));
+  if (m & PS_STATE)
+    set_str(row, "State", json_string_value(json_object_get(c, "State")));
+  if (m & PS_SIZE) {
+    _cleanup_free_ char *size = ps_size(c);
+    set_str(row, "Size", size);
+  }
+  if (m & PS_NAMES) {
+    _cleanup_free_ char *names = ps_names(c, trunc);
+    set_str(row, "Names", names);
+  }
+  if (m & PS_LABELS) {
+    const json_t *labels = json_object_get(c, "Labels");
+    _cleanup_free_ char *lt = labels_text(labels);
+    set_str(row, "Labels", lt);
+    json_object_set_new(row, "Label", labels ? json_deep_copy(labels) : json_object());
+  }
+  int vols = m & (PS_MOUNTS | PS_LOCAL_VOLUMES) ? ps_mounts(row, c, m) : 0;
+  if (m & PS_NETWORKS) {
+    struct sb nets = {0};
+    sb_add(&nets, "");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, v)
+      sb_addf(&nets, "%s%s", nets.len ? "," : "", k);
+    json_object_set_new(row, "Networks", json_string(nets.s));
+    sb_free(&nets);
+  }
+  if (m & PS_LOCAL_VOLUMES) {
+    char lv[16];
+    snprintf(lv, sizeof(lv), "%d", vols);
+    set_str(row, "LocalVolumes", lv);
+  }
+  if (m & PS_PLATFORM)
+    json_object_set_new(row, "Platform", json_null());
   return row;
 }
 
@@ -438,8 +553,14 @@ int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv) {
   if (fj)
     sb_query(&p, "filters", fj);
   _cleanup_free_ char *path = sb_steal(&p);
+  const char *def = size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+                         : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+  bool ids_only = quiet && (!format || !*format || !strncmp(format, "table", 5));
+  const char *eff = format && *format && strcmp(format, "table") != 0 ? format : def;
+  unsigned fields = ids_only ? PS_ID : ps_fields(eff);
+  const char *keys[20];
   _cleanup_json_ json_t *list = NULL;
-  if (cli_call(ctx->cli, "GET", path, NULL, &list, NULL, &err) < 0) {
+  if (cli_call_keys(ctx->cli, "GET", path, NULL, ps_keys(fields, keys), &list, NULL, &err) < 0) {
     cmd_print_err(err);
     return 1;
   }
@@ -447,13 +568,11 @@ int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv) {
   _cleanup_json_ json_t *rows = json_array();
   size_t i;
   json_t *c;
-  json_array_foreach(list, i, c) json_array_append_new(rows, ps_row(c, !notrunc, now));
-  if (quiet && (!format || !*format || !strncmp(format, "table", 5))) {
+  json_array_foreach(list, i, c) json_array_append_new(rows, ps_row(c, !notrunc, now, fields));
+  if (ids_only) {
     json_array_foreach(rows, i, c) printf("%s\n", json_string_value(json_object_get(c, "ID")));
     return 0;
   }
-  const char *def = size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-                         : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
   if (cli_print_rows(format, def, rows, ps_header, &err) < 0) {
     cmd_print_err(err);
     return 1;

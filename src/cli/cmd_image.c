@@ -10,17 +10,13 @@
 
 #include "cli/cli.h"
 
-static const char *images_header(const char *f) {
-  static const char *const map[][2] = {
-      {"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"Digest", "DIGEST"}, {"ID", "IMAGE ID"},
-      {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"},
-      {"Containers", "CONTAINERS"}, {"VirtualSize", "VIRTUAL SIZE"}, {"SharedSize", "SHARED SIZE"},
-      {"UniqueSize", "UNIQUE SIZE"}, {"CreatedBy", "CREATED BY"}, {"Comment", "COMMENT"}};
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (!strcmp(map[i][0], f))
-      return map[i][1];
-  return NULL;
-}
+static const struct cli_column images_cols[] = {
+    {"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"Digest", "DIGEST"}, {"ID", "IMAGE ID"},
+    {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"},
+    {"Containers", "CONTAINERS"}, {"VirtualSize", "VIRTUAL SIZE"}, {"SharedSize", "SHARED SIZE"},
+    {"UniqueSize", "UNIQUE SIZE"}, {"CreatedBy", "CREATED BY"}, {"Comment", "COMMENT"}, {NULL, NULL}};
+
+static const char *images_header(const char *f) { return cli_column_title(images_cols, f); }
 
 static const char *history_header(const char *f) {
   if (!strcmp(f, "ID"))
@@ -141,15 +137,12 @@ int cmd_images(struct cmd_ctx *ctx, int argc, char **argv) {
     cmd_print_err(err);
     return 125;
   }
-  struct sb p = {0};
+  _cleanup_sb_ struct sb p = {0};
   sb_add(&p, "/images/json");
   if (all)
     sb_query(&p, "all", "1");
-  if (fj)
-    sb_query(&p, "filters", fj);
-  _cleanup_free_ char *path = sb_steal(&p);
   _cleanup_json_ json_t *list = NULL;
-  if (cli_call(ctx->cli, "GET", path, NULL, &list, NULL, &err) < 0) {
+  if (cli_list_get(ctx->cli, &p, filters, &list, &err) < 0) {
     cmd_print_err(err);
     return 1;
   }

@@ -10,16 +10,12 @@
 
 #include "cli/cli.h"
 
-static const char *network_header(const char *f) {
-  static const char *const map[][2] = {
-      {"ID", "NETWORK ID"}, {"Name", "NAME"},         {"Driver", "DRIVER"},
-      {"Scope", "SCOPE"},   {"IPv6", "IPV6"},         {"Internal", "INTERNAL"},
-      {"Labels", "LABELS"}, {"CreatedAt", "CREATED"}};
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (!strcmp(map[i][0], f))
-      return map[i][1];
-  return NULL;
-}
+static const struct cli_column network_cols[] = {
+    {"ID", "NETWORK ID"}, {"Name", "NAME"},         {"Driver", "DRIVER"},
+    {"Scope", "SCOPE"},   {"IPv6", "IPV6"},         {"Internal", "INTERNAL"},
+    {"Labels", "LABELS"}, {"CreatedAt", "CREATED"}, {NULL, NULL}};
+
+static const char *network_header(const char *f) { return cli_column_title(network_cols, f); }
 
 /* "k=v" list → {"k":"v"} */
 static json_t *kv_object(char **list) {
@@ -143,12 +139,6 @@ static json_t *network_row(const json_t *n, bool trunc) {
                    labels, "CreatedAt", json_object_get(n, "Created"));
 }
 
-static int cmp_name(const void *a, const void *b) {
-  const char *x = json_string_value(json_object_get(*(json_t *const *)a, "Name"));
-  const char *y = json_string_value(json_object_get(*(json_t *const *)b, "Name"));
-  return strcmp(x ? x : "", y ? y : "");
-}
-
 int cmd_network_ls(struct cmd_ctx *ctx, int argc, char **argv) {
   bool quiet = false, notrunc = false;
   const char *format = NULL;
@@ -163,39 +153,12 @@ int cmd_network_ls(struct cmd_ctx *ctx, int argc, char **argv) {
   int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
   if (rc || (rc = cmd_need_args(ctx, args, 0, 0)))
     return rc;
-  _cleanup_berr_ struct berr *err = NULL;
-  _cleanup_free_ char *fj = NULL;
-  if (cli_filters_json(filters, &fj, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  struct sb p = {0};
-  sb_add(&p, "/networks");
-  if (fj)
-    sb_query(&p, "filters", fj);
-  _cleanup_free_ char *path = sb_steal(&p);
-  _cleanup_json_ json_t *r = NULL;
-  if (cli_call(ctx->cli, "GET", path, NULL, &r, NULL, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  size_t n = json_array_size(r), i;
-  json_t **sorted = xcalloc(n + 1, sizeof(*sorted));
-  for (i = 0; i < n; i++)
-    sorted[i] = json_array_get(r, i);
-  qsort(sorted, n, sizeof(*sorted), cmp_name);
-  _cleanup_json_ json_t *rows = json_array();
-  for (i = 0; i < n; i++)
-    json_array_append_new(rows, network_row(sorted[i], !notrunc));
-  free(sorted);
-  if (quiet && (!format || !*format))
-    format = "{{.ID}}";
-  if (cli_print_rows(format, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", rows,
-                     network_header, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  return 0;
+  static const struct cli_list ls = {
+      .path = "/networks", .sort_key = "Name", .row = network_row,
+      .deftable = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", .quiet_format = "{{.ID}}",
+      .title = network_header,
+  };
+  return cli_list_run(ctx, &ls, filters, format, quiet, !notrunc);
 }
 
 /* ---------- network inspect ---------- */

@@ -19,16 +19,12 @@
 
 #include "cli/cli.h"
 
-static const char *stats_header(const char *f) {
-  static const char *const map[][2] = {
-      {"ID", "CONTAINER ID"}, {"Container", "CONTAINER"}, {"Name", "NAME"}, {"CPUPerc", "CPU %"},
-      {"MemUsage", "MEM USAGE / LIMIT"}, {"MemPerc", "MEM %"}, {"NetIO", "NET I/O"},
-      {"BlockIO", "BLOCK I/O"}, {"PIDs", "PIDS"}};
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (!strcmp(map[i][0], f))
-      return map[i][1];
-  return NULL;
-}
+static const struct cli_column stats_cols[] = {
+    {"ID", "CONTAINER ID"}, {"Container", "CONTAINER"}, {"Name", "NAME"}, {"CPUPerc", "CPU %"},
+    {"MemUsage", "MEM USAGE / LIMIT"}, {"MemPerc", "MEM %"}, {"NetIO", "NET I/O"},
+    {"BlockIO", "BLOCK I/O"}, {"PIDs", "PIDS"}, {NULL, NULL}};
+
+static const char *stats_header(const char *f) { return cli_column_title(stats_cols, f); }
 
 static int64_t ji(const json_t *o, const char *path) {
   /* dotted path lookup */

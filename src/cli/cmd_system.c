@@ -197,14 +197,10 @@ int cmd_info(struct cmd_ctx *ctx, int argc, char **argv) {
   return 0;
 }
 
-static const char *df_header(const char *f) {
-  static const char *const map[][2] = {{"Type", "TYPE"}, {"TotalCount", "TOTAL"}, {"Active", "ACTIVE"},
-                                       {"Size", "SIZE"}, {"Reclaimable", "RECLAIMABLE"}};
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (!strcmp(map[i][0], f))
-      return map[i][1];
-  return NULL;
-}
+static const struct cli_column df_cols[] = {{"Type", "TYPE"}, {"TotalCount", "TOTAL"}, {"Active", "ACTIVE"},
+                                            {"Size", "SIZE"}, {"Reclaimable", "RECLAIMABLE"}, {NULL, NULL}};
+
+static const char *df_header(const char *f) { return cli_column_title(df_cols, f); }
 
 static json_t *df_row(const char *type, int64_t total, int64_t active, int64_t size, int64_t reclaim,
                       bool pct) {

@@ -10,18 +10,15 @@
 
 #include "cli/cli.h"
 
-static const char *volume_header(const char *f) {
-  static const char *const map[][2] = {
-      {"Name", "VOLUME NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
-      {"Mountpoint", "MOUNTPOINT"}, {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"},
-      {"Availability", "AVAILABILITY"}, {"Group", "GROUP"}, {"Status", "STATUS"}};
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (!strcmp(map[i][0], f))
-      return map[i][1];
-  return NULL;
-}
+static const struct cli_column volume_cols[] = {
+    {"Name", "VOLUME NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
+    {"Mountpoint", "MOUNTPOINT"}, {"Labels", "LABELS"}, {"Links", "LINKS"}, {"Size", "SIZE"},
+    {"Availability", "AVAILABILITY"}, {"Group", "GROUP"}, {"Status", "STATUS"}, {NULL, NULL}};
 
-static json_t *volume_row(const json_t *v) {
+static const char *volume_header(const char *f) { return cli_column_title(volume_cols, f); }
+
+static json_t *volume_row(const json_t *v, bool trunc) {
+  (void)trunc;
   _cleanup_free_ char *labels = fmt_labels(json_object_get(v, "Labels"));
   const json_t *u = json_object_get(v, "UsageData");
   _cleanup_free_ char *size = u ? fmt_human_size((double)json_integer_value(json_object_get(u, "Size")), 3)
@@ -32,12 +29,6 @@ static json_t *volume_row(const json_t *v) {
                    json_object_get(v, "Driver"), "Scope", json_object_get(v, "Scope"),
                    "Mountpoint", json_object_get(v, "Mountpoint"), "Labels", labels, "Links",
                    links, "Size", size);
-}
-
-static int cmp_name(const void *a, const void *b) {
-  const char *x = json_string_value(json_object_get(*(json_t *const *)a, "Name"));
-  const char *y = json_string_value(json_object_get(*(json_t *const *)b, "Name"));
-  return strcmp(x ? x : "", y ? y : "");
 }
 
 /* ---------- volume create ---------- */
@@ -106,39 +97,11 @@ int cmd_volume_ls(struct cmd_ctx *ctx, int argc, char **argv) {
   int rc = cmd_parse(ctx, flags, argc, argv, true, &args);
   if (rc || (rc = cmd_need_args(ctx, args, 0, 0)))
     return rc;
-  _cleanup_berr_ struct berr *err = NULL;
-  _cleanup_free_ char *fj = NULL;
-  if (cli_filters_json(filters, &fj, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  struct sb p = {0};
-  sb_add(&p, "/volumes");
-  if (fj)
-    sb_query(&p, "filters", fj);
-  _cleanup_free_ char *path = sb_steal(&p);
-  _cleanup_json_ json_t *r = NULL;
-  if (cli_call(ctx->cli, "GET", path, NULL, &r, NULL, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  json_t *vols = json_object_get(r, "Volumes");
-  size_t n = json_array_size(vols), i;
-  json_t **sorted = xcalloc(n + 1, sizeof(*sorted));
-  for (i = 0; i < n; i++)
-    sorted[i] = json_array_get(vols, i);
-  qsort(sorted, n, sizeof(*sorted), cmp_name);
-  _cleanup_json_ json_t *rows = json_array();
-  for (i = 0; i < n; i++)
-    json_array_append_new(rows, volume_row(sorted[i]));
-  free(sorted);
-  if (quiet && (!format || !*format))
-    format = "{{.Name}}";
-  if (cli_print_rows(format, "table {{.Driver}}\t{{.Name}}", rows, volume_header, &err) < 0) {
-    cmd_print_err(err);
-    return 1;
-  }
-  return 0;
+  static const struct cli_list ls = {
+      .path = "/volumes", .items_key = "Volumes", .sort_key = "Name", .row = volume_row,
+      .deftable = "table {{.Driver}}\t{{.Name}}", .quiet_format = "{{.Name}}", .title = volume_header,
+  };
+  return cli_list_run(ctx, &ls, filters, format, quiet, true);
 }
 
 /* ---------- volume inspect ---------- */

@@ -26,7 +26,7 @@ struct cell {
 };
 
 struct line {
-  struct cell *cells;
+  struct cell *cells; /* into the one array of all cells (split_lines) */
   size_t n;
 };
 
@@ -35,7 +35,7 @@ struct tw_out {
   size_t len, cap;
 };
 
-static void out_putn(struct tw_out *o, const char *p, size_t n) {
+static void out_reserve(struct tw_out *o, size_t n) {
   if (o->len + n + 1 > o->cap) {
     size_t cap = o->cap ? o->cap * 2 : 256;
     while (cap < o->len + n + 1)
@@ -43,14 +43,20 @@ static void out_putn(struct tw_out *o, const char *p, size_t n) {
     o->s = xrealloc(o->s, cap);
     o->cap = cap;
   }
+}
+
+static void out_putn(struct tw_out *o, const char *p, size_t n) {
+  out_reserve(o, n);
   memcpy(o->s + o->len, p, n);
   o->len += n;
   o->s[o->len] = '\0';
 }
 
 static void out_pad(struct tw_out *o, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    out_putn(o, " ", 1);
+  out_reserve(o, n);
+  memset(o->s + o->len, ' ', n);
+  o->len += n;
+  o->s[o->len] = '\0';
 }
 
 struct tabwriter *tabwriter_new(int minwidth, int tabwidth, int padding) {
@@ -83,21 +89,29 @@ static size_t utf8_width(const char *s, size_t n) {
   return w;
 }
 
-/* Split the buffer into lines of cells. The text after the last '\n' (if
- * any) is a final line written without a newline. */
-static struct line *split_lines(const char *buf, size_t len, size_t *nlines) {
-  struct line *lines = NULL;
+/* Split the buffer into lines of cells, all cells in one array (*cells,
+ * freed by the caller). The text after the last '\n' (if any) is a final
+ * line written without a newline. */
+static struct line *split_lines(const char *buf, size_t len, size_t *nlines, struct cell **cells) {
+  size_t nl = 0, nc = 0;
+  for (size_t i = 0; i < len; i++) {
+    nl += buf[i] == '\n';
+    nc += buf[i] == '\t' || buf[i] == '\n';
+  }
+  nl++; /* an unterminated last line */
+  nc++;
+  struct line *lines = xcalloc(nl, sizeof *lines);
+  struct cell *c = *cells = xcalloc(nc, sizeof *c);
   size_t n = 0;
   size_t i = 0;
   while (i < len) {
-    lines = xrealloc(lines, (n + 1) * sizeof *lines);
     struct line *l = &lines[n++];
-    *l = (struct line){0};
+    l->cells = c;
     size_t start = i;
     for (;; i++) {
       if (i == len || buf[i] == '\t' || buf[i] == '\n') {
-        l->cells = xrealloc(l->cells, (l->n + 1) * sizeof *l->cells);
-        l->cells[l->n++] = (struct cell){buf + start, i - start, utf8_width(buf + start, i - start)};
+        *c++ = (struct cell){buf + start, i - start, utf8_width(buf + start, i - start)};
+        l->n++;
         start = i + 1;
         if (i == len || buf[i] == '\n') {
           if (i < len)
@@ -167,11 +181,13 @@ static void format_cols(struct fmt_state *f, size_t line0, size_t line1) {
 
 char *tabwriter_flush(struct tabwriter *tw) {
   struct fmt_state f = {.tw = tw};
-  f.lines = split_lines(tw->buf ? tw->buf : "", tw->len, &f.nlines);
+  struct cell *cells = NULL;
+  f.lines = split_lines(tw->buf ? tw->buf : "", tw->len, &f.nlines, &cells);
   f.last_open = tw->len > 0 && tw->buf[tw->len - 1] != '\n';
+  out_reserve(&f.out, tw->len + tw->len / 2); /* text plus padding, usually */
+  f.out.s[0] = '\0';
   format_cols(&f, 0, f.nlines);
-  for (size_t i = 0; i < f.nlines; i++)
-    free(f.lines[i].cells);
+  free(cells);
   free(f.lines);
   free(f.widths);
   tw->len = 0;

@@ -175,6 +175,9 @@ struct spec_input {
   const char *init_path;     /* HostConfig.Init: berth-init on the host, else NULL */
   const json_t *volume_mounts; /* container_volumes.c: OCI bind mounts of the recorded mount
                                   points (volumes, binds); NULL: Binds/Mounts read here */
+  const json_t *uid_mappings;  /* --userns-remap (userns.c): a user namespace with these
+                                  OCI mappings; NULL: the host's */
+  const json_t *gid_mappings;
 };
 /* Build the OCI config.json. *out is a new object (caller decrefs). Errors:
  * an unknown user (Docker's "unable to find user x: no matching entries in
@@ -394,6 +397,25 @@ int top_parse(const char *ps_out, const json_t *pids, json_t **out, struct berr 
 int ctr_top(struct daemon *d, struct container *c, const char *ps_args, json_t **out,
             struct berr **err);
 
+
+/* ---- passwd.c: the container's users (one lookup for run, exec and cp) ---- */
+
+struct ctr_user {
+  int64_t uid, gid;
+  char *home;   /* the passwd line's HOME; NULL without a line */
+  json_t *gids; /* supplementary gids, in order (never empty after a resolve) */
+};
+/* Docker's user spec ("name", "uid", "name:group", "uid:gid") and GroupAdd →
+ * ids, from the contents of the container's /etc/passwd and /etc/group
+ * (NULL: no file), with libcontainer's rules and messages ("unable to find
+ * user x: no matching entries in passwd file"). -EINVAL on error. */
+int ctr_user_resolve(const char *spec, const char *passwd, const char *group,
+                     const json_t *group_add, struct ctr_user *out, struct berr **err);
+void ctr_user_clear(struct ctr_user *u);
+/* The OCI process.user object {"uid","gid","additionalGids"?}. New reference. */
+json_t *ctr_user_oci(const struct ctr_user *u);
+/* The rootfs's etc/passwd and etc/group, resolved inside it (NULL: absent). */
+void ctr_user_files(const char *rootfs, char **passwd, char **group);
 
 /* ---- container_archive.c: docker cp and export ---- */
 

@@ -30,6 +30,7 @@
 #include "daemon/container_internal.h"
 #include "daemon/container_network.h"
 #include "daemon/container_volumes.h"
+#include "daemon/userns.h"
 #include "oci/oci.h"
 
 extern char **environ;
@@ -286,7 +287,8 @@ int ctr_create(struct daemon *d, json_t *body, const char *name, char **out_id,
   ctr_set_paths(d, c);
   _cleanup_json_ json_t *warns = json_array();
   if ((rc = build_config(d, body, c, err)) < 0 ||
-      (rc = limits_check_create(d, c->host_config, warns, err)) < 0) {
+      (rc = limits_check_create(d, c->host_config, warns, err)) < 0 ||
+      (rc = userns_check_create(d->userns, c->host_config, err)) < 0) {
     ctr_put(c);
     return rc;
   }
@@ -298,6 +300,7 @@ int ctr_create(struct daemon *d, json_t *body, const char *name, char **out_id,
   if ((rc = mkdir_p(c->root_dir, 0710, err)) < 0 || (rc = write_etc(d, c, err)) < 0 ||
       (rc = ctr_volumes_create(d, c, err)) < 0 || (rc = ctr_net_create(d, c, body, err)) < 0 ||
       (rc = store_rw_create(d->store, c->id, c->image_id, err)) < 0 ||
+      (rc = userns_ctr_create(d, c, err)) < 0 || (rc = ctr_volumes_populate(d, c, err)) < 0 ||
       (rc = ctr_save(d, c, err)) < 0) {
     _cleanup_berr_ struct berr *e2 = NULL;
     store_rw_remove(d->store, c->id, &e2);
@@ -406,6 +409,7 @@ struct start_ctx {
   json_t *cfg, *hc;
   char *rootfs, *shim_dir, *runtime, *runtime_root, *netns, *ipcns, *pidns, *init_path;
   json_t *vmounts; /* container_volumes.c: the OCI binds of volumes and binds */
+  bool poststart;  /* the spec has poststart hooks: only the runtime's `start` runs them */
 };
 
 static void start_ctx_free(struct start_ctx *s) {
@@ -433,12 +437,16 @@ static int write_bundle(struct daemon *d, struct container *c, struct start_ctx 
       .root_dir = c->root_dir, .cgroup_parent = d->cfg.cgroup_parent,
       .default_ulimits = ulimits, .seccomp = seccomp, .netns_path = s->netns,
       .ipcns_path = s->ipcns, .pidns_path = s->pidns, .init_path = s->init_path,
-      .volume_mounts = s->vmounts,
+      .volume_mounts = s->vmounts, .uid_mappings = userns_uid_map(d, s->hc),
+      .gid_mappings = userns_gid_map(d, s->hc),
   };
   _cleanup_json_ json_t *spec = NULL;
-  int rc = spec_build(&in, &spec, err);
+  int rc = userns_ctr_start(d, c, err);
+  if (rc == 0)
+    rc = spec_build(&in, &spec, err);
   if (rc < 0)
     return rc;
+  s->poststart = json_array_size(json_object_get(json_object_get(spec, "hooks"), "poststart")) > 0;
   _cleanup_free_ char *txt = json_dumps(spec, JSON_INDENT(1));
   _cleanup_free_ char *p = xasprintf("%s/config.json", c->run_dir);
   return write_file_replace(p, txt, strlen(txt), 0600, err);
@@ -533,6 +541,8 @@ static int do_start(struct daemon *d, struct container *c, struct berr **err) {
       .runtime_root = s.runtime_root, .tty = json_is_true(json_object_get(s.cfg, "Tty")),
       .open_stdin = json_is_true(json_object_get(s.cfg, "OpenStdin")),
       .log_driver = json_string_value(json_object_get(lc, "Type")), .log_path = c->log_path,
+      /* our own runtime: the shim writes its exec.fifo instead of running `start` */
+      .direct_start = !s.poststart && (!c->runtime || strcmp(c->runtime, "berth-runc") == 0),
   };
   log_opts_parse(lc, &o);
   if (o.log_driver && strcmp(o.log_driver, "local") == 0)
@@ -740,7 +750,10 @@ static void record_exit(struct daemon *d, struct container *c, uint64_t gen,
   c->exits++;
   bool restart = should_restart(c, ex->exit_code);
   bool rm = auto_remove(c) && !restart;
-  save_locked(d, c);
+  /* the record save_exit_early wrote is this one (the fields changed since
+   * are not persisted); an AutoRemove container's next save is "removing" */
+  if (!rm)
+    save_locked(d, c);
   pthread_cond_broadcast(&c->changed);
   pthread_mutex_unlock(&c->lock);
   if (ex->oom_killed)
@@ -1058,6 +1071,7 @@ int ctr_rename(struct daemon *d, struct container *c, const char *name, struct b
   int rc = ctr_set_name(d, c, name, err);
   if (rc < 0)
     return rc;
+  ctr_net_rename(d, c, n); /* the embedded DNS answers the new name */
   pthread_mutex_lock(&c->lock);
   rc = ctr_save(d, c, err);
   pthread_mutex_unlock(&c->lock);

@@ -56,6 +56,9 @@ struct daemon_config {
   char *bridge;            /* bridge (networking issue; "none" accepted) */
   bool iptables;           /* iptables (networking issue) */
   char *bip;               /* bip: the default bridge's address/prefix ("10.1.0.1/24") */
+  char *userns_remap;      /* userns-remap: "default", "user[:group]", "uid[:gid]" (userns.c) */
+  bool ipv6;               /* ipv6: IPv6 on the default bridge */
+  char *fixed_cidr_v6;     /* fixed-cidr-v6: the default bridge's IPv6 subnet */
   json_t *cmdline;         /* the flags given, as daemon.json keys (config.c
                               checks file/flag conflicts, again at reload) */
 };
@@ -91,6 +94,7 @@ struct registry;   /* src/registry/registry.h */
 struct volumes;    /* src/volume/volume.h */
 struct net;        /* src/net/net.h */
 struct builder;    /* src/build/build.h */
+struct userns;     /* userns.h */
 
 struct daemon {
   struct daemon_config cfg;
@@ -104,6 +108,7 @@ struct daemon {
   struct volumes *volumes;    /* src/volume: the volume store (routes_volumes.c) */
   struct net *net;            /* src/net: networks, IPAM, NAT, DNS (routes_networks.c) */
   struct builder *builder;    /* src/build: build cache (routes_build.c) */
+  struct userns *userns;      /* --userns-remap (userns.h); NULL: containers share the host's */
   char *id;                   /* a stable engine ID (kept in the data root) */
   int64_t started_ns;         /* CLOCK_REALTIME at start */
 };

@@ -2,7 +2,8 @@
  * http.c — berthd's HTTP/1.1 server (the API of http.h).
  *
  * Owns: the listeners (Unix socket, TCP, TCP+TLS), the accept loop, one
- * detached thread per connection, request parsing (request line, headers,
+ * detached thread per live connection (pooled: a thread that has served its
+ * connection waits a while for the next one), request parsing (request line, headers,
  * Content-Length and chunked bodies), the Engine API's "/v1.NN" prefix,
  * routing to the handler tables, and every byte written back to a client.
  *
@@ -54,6 +55,8 @@
 #define HTTP_MAX_LISTENERS 16
 #define HTTP_IDLE_MS (5 * 60 * 1000)     /* keep-alive idle timeout */
 #define HTTP_RECV_TIMEOUT_S 120          /* a request (head or body) stalled this long is dropped */
+#define HTTP_POOL_IDLE_MAX 64            /* idle connection threads kept for the next connections */
+#define HTTP_POOL_IDLE_S 30              /* an idle connection thread exits after this long */
 
 struct listener {
   int fd;
@@ -69,15 +72,26 @@ struct http_server {
   size_t nls;
   int stop_fd; /* eventfd: written by http_server_stop */
   atomic_bool stopping;
-  pthread_mutex_t lock; /* guards conns and nconns */
-  pthread_cond_t idle;  /* signalled when nconns drops */
+  pthread_mutex_t lock; /* guards conns, nconns and the pool */
+  pthread_cond_t idle_cond; /* signalled when nconns or workers drops */
   struct http_conn *conns; /* live connections (for shutdown at stop) */
   size_t nconns;
+  /* The connection threads' pool: a thread that has served its connection
+   * waits a while for the next one instead of exiting. A thread per
+   * connection costs a clone() and a stack mapping each time, and clone()
+   * waits while any runtime moves a process into a cgroup (the kernel's
+   * threadgroup lock): with many containers starting at once, connections
+   * waited for their thread. Invariant: idle == threads waiting - queued. */
+  pthread_cond_t work;       /* a connection was queued, or the server stops */
+  struct http_conn *queue;   /* accepted connections handed to waiting threads */
+  struct http_conn **qtail;
+  size_t workers, idle;      /* connection threads; of those, waiting and not yet handed one */
 };
 
 struct http_conn {
   struct http_server *srv;
   struct http_conn *next, *prev; /* srv->conns list */
+  struct http_conn *qnext;       /* srv->queue */
   int fd;
   SSL *ssl;
   char *buf; /* received, unconsumed bytes are buf[off..len) */
@@ -982,7 +996,7 @@ static void conn_free(struct http_conn *c) {
   if (c->next)
     c->next->prev = c->prev;
   s->nconns--;
-  pthread_cond_broadcast(&s->idle);
+  pthread_cond_broadcast(&s->idle_cond);
   pthread_mutex_unlock(&s->lock);
   if (c->ssl)
     SSL_free(c->ssl);
@@ -1013,14 +1027,14 @@ static bool conn_wait_request(struct http_conn *c) {
   return n > 0;
 }
 
-static void *conn_thread(void *arg) {
-  struct http_conn *c = arg;
+/* Serve one connection to its end. */
+static void conn_serve(struct http_conn *c) {
   if (c->ssl && SSL_accept(c->ssl) != 1) {
     unsigned long e = ERR_get_error();
     log_debug("http: TLS handshake: %s", e ? ERR_reason_error_string(e) : "connection closed");
     ERR_clear_error();
     conn_free(c);
-    return NULL;
+    return;
   }
   enum serve_result res = SERVE_CLOSE;
   while (!atomic_load(&c->srv->stopping) && conn_wait_request(c) &&
@@ -1028,6 +1042,44 @@ static void *conn_thread(void *arg) {
     ;
   if (res != SERVE_HIJACKED)
     conn_free(c); /* a hijacked connection is closed by its handler */
+}
+
+/* A served thread waits for the next connection; NULL when it is to exit
+ * (enough threads wait already, none came in HTTP_POOL_IDLE_S, or the
+ * server stops): then it no longer counts as a worker. */
+static struct http_conn *pool_next(struct http_server *s) {
+  pthread_mutex_lock(&s->lock);
+  struct http_conn *c = NULL;
+  if (s->idle < HTTP_POOL_IDLE_MAX && !atomic_load(&s->stopping)) {
+    s->idle++;
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += HTTP_POOL_IDLE_S;
+    while (s->queue == NULL && !atomic_load(&s->stopping) &&
+           pthread_cond_timedwait(&s->work, &s->lock, &dl) != ETIMEDOUT)
+      ;
+    c = s->queue;
+    if (c) { /* conn_start took this thread off `idle` when it queued c */
+      s->queue = c->qnext;
+      if (s->queue == NULL)
+        s->qtail = &s->queue;
+    } else {
+      s->idle--;
+    }
+  }
+  if (c == NULL) {
+    s->workers--;
+    pthread_cond_broadcast(&s->idle_cond);
+  }
+  pthread_mutex_unlock(&s->lock); /* after this an exiting thread no longer touches s */
+  return c;
+}
+
+static void *conn_thread(void *arg) {
+  struct http_conn *c = arg;
+  struct http_server *s = c->srv;
+  for (; c; c = pool_next(s))
+    conn_serve(c);
   return NULL;
 }
 
@@ -1056,6 +1108,16 @@ static void conn_start(struct http_server *s, int fd, SSL_CTX *tls) {
     s->conns->prev = c;
   s->conns = c;
   s->nconns++;
+  if (s->idle > 0) { /* a waiting thread takes it */
+    s->idle--;
+    c->qnext = NULL;
+    *s->qtail = c;
+    s->qtail = &c->qnext;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    return;
+  }
+  s->workers++;
   pthread_mutex_unlock(&s->lock);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -1067,6 +1129,10 @@ static void conn_start(struct http_server *s, int fd, SSL_CTX *tls) {
   if (rc != 0) {
     log_warn("http: cannot start a connection thread: %s", strerror(rc));
     conn_free(c);
+    pthread_mutex_lock(&s->lock);
+    s->workers--;
+    pthread_cond_broadcast(&s->idle_cond);
+    pthread_mutex_unlock(&s->lock);
   }
 }
 
@@ -1077,7 +1143,9 @@ struct http_server *http_server_new(void *ctx) {
   s->ctx = ctx;
   s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   pthread_mutex_init(&s->lock, NULL);
-  pthread_cond_init(&s->idle, NULL);
+  pthread_cond_init(&s->idle_cond, NULL);
+  pthread_cond_init(&s->work, NULL);
+  s->qtail = &s->queue;
   return s;
 }
 
@@ -1090,12 +1158,14 @@ void http_server_free(struct http_server *s) {
   pthread_mutex_lock(&s->lock);
   for (struct http_conn *c = s->conns; c; c = c->next)
     shutdown(c->fd, SHUT_RDWR);
+  pthread_cond_broadcast(&s->work); /* the waiting threads exit */
   struct timespec dl;
   clock_gettime(CLOCK_REALTIME, &dl);
   dl.tv_sec += 2;
-  while (s->nconns > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &dl) == 0)
+  while ((s->nconns > 0 || s->workers > 0) &&
+         pthread_cond_timedwait(&s->idle_cond, &s->lock, &dl) == 0)
     ;
-  size_t left = s->nconns;
+  size_t left = s->nconns + s->workers;
   pthread_mutex_unlock(&s->lock);
   /* the listeners are the accept loop's, which has returned: close them and
    * remove the socket files in any case */
@@ -1115,7 +1185,7 @@ void http_server_free(struct http_server *s) {
     /* threads still hold pointers to s (a client still waiting, e.g. the
      * docker CLI's wait of `run -d`): leave it to the process's exit, and
      * say so to LeakSanitizer */
-    log_debug("http: %zu connection(s) still busy at shutdown", left);
+    log_debug("http: %zu connection(s) or thread(s) still busy at shutdown", left);
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_ignore_object(s);
 #endif
@@ -1124,7 +1194,8 @@ void http_server_free(struct http_server *s) {
   if (s->stop_fd >= 0)
     close(s->stop_fd);
   pthread_mutex_destroy(&s->lock);
-  pthread_cond_destroy(&s->idle);
+  pthread_cond_destroy(&s->idle_cond);
+  pthread_cond_destroy(&s->work);
   free(s);
 }
 

@@ -27,6 +27,7 @@
 #include "build/build.h"
 #include "daemon/containers.h"
 #include "daemon/daemon.h"
+#include "daemon/userns.h"
 #include "net/net.h"
 #include "registry/registry.h"
 #include "volume/volume.h"
@@ -39,6 +40,7 @@ enum {
   OPT_DEFAULT_RUNTIME, OPT_ADD_RUNTIME, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT, OPT_TLSCERT,
   OPT_TLSKEY, OPT_IPTABLES, OPT_IP6TABLES, OPT_USERLAND_PROXY, OPT_CGROUP_PARENT, OPT_SHIM_PATH,
   OPT_RUNTIME_PATH, OPT_HELP, OPT_BIP, OPT_DNS, OPT_DNS_SEARCH, OPT_DNS_OPT,
+  OPT_IPV6, OPT_FIXED_CIDR_V6, OPT_USERNS_REMAP,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +73,9 @@ static const struct option long_opts[] = {
     {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
     {"dns-opt", required_argument, NULL, OPT_DNS_OPT},
     {"ip6tables", optional_argument, NULL, OPT_IP6TABLES},
+    {"ipv6", optional_argument, NULL, OPT_IPV6},
+    {"fixed-cidr-v6", required_argument, NULL, OPT_FIXED_CIDR_V6},
+    {"userns-remap", required_argument, NULL, OPT_USERNS_REMAP},
     {"userland-proxy", optional_argument, NULL, OPT_USERLAND_PROXY},
     {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
     {"shim-path", required_argument, NULL, OPT_SHIM_PATH},
@@ -97,10 +102,12 @@ static const char usage[] =
     "      --default-runtime string   Default OCI runtime for containers (default berth-runc)\n"
     "      --default-ulimit ulimit    Default ulimits for containers (name=soft[:hard])\n"
     "      --exec-root string         Root directory for execution state (default /run/berth)\n"
+    "      --fixed-cidr-v6 string     IPv6 subnet for the default bridge's containers\n"
     "  -G, --group string             Group for the unix socket (default \"berth\")\n"
     "  -H, --host list                Daemon socket(s) to listen on (unix://, tcp://)\n"
     "      --insecure-registry list   Enable insecure registry communication\n"
     "      --iptables, --ip6tables    Enable iptables rules (default true)\n"
+    "      --ipv6                     Enable IPv6 networking on the default bridge\n"
     "      --live-restore             Keep containers running while berthd is down\n"
     "      --log-driver string        Default log driver for containers (default json-file)\n"
     "      --log-opt map              Default log driver options for containers\n"
@@ -116,6 +123,7 @@ static const char usage[] =
     "      --tlskey string            Path to TLS key file\n"
     "      --tlsverify                Use TLS and verify the remote\n"
     "      --userland-proxy           Use userland proxy for loopback traffic (default true)\n"
+    "      --userns-remap string      User/Group setting for user namespaces\n"
     "  -v, --version                  Print version information and quit\n";
 
 /* ------------------------------------------------------------- flags ---- */
@@ -196,13 +204,14 @@ static int flag_one(json_t *flags, int opt, const char *arg, const char **config
               {OPT_TLSCACERT, "tlscacert"},         {OPT_TLSCERT, "tlscert"},
               {OPT_TLSKEY, "tlskey"},               {'b', "bridge"},
               {OPT_CGROUP_PARENT, "cgroup-parent"}, {OPT_SHIM_PATH, "shim-path"},
-              {OPT_RUNTIME_PATH, "runtime-path"}, {OPT_BIP, "bip"}};
+              {OPT_RUNTIME_PATH, "runtime-path"}, {OPT_BIP, "bip"},
+              {OPT_FIXED_CIDR_V6, "fixed-cidr-v6"}, {OPT_USERNS_REMAP, "userns-remap"}};
   static const struct {
     int opt;
     const char *key;
   } bools[] = {{'D', "debug"},          {OPT_LIVE_RESTORE, "live-restore"}, {OPT_TLS, "tls"},
                {OPT_TLSVERIFY, "tlsverify"}, {OPT_IPTABLES, "iptables"},
-               {OPT_USERLAND_PROXY, "userland-proxy"}};
+               {OPT_USERLAND_PROXY, "userland-proxy"}, {OPT_IPV6, "ipv6"}};
   for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++)
     if (strs[i].opt == opt) {
       json_object_set_new(flags, strs[i].key, json_string(arg));
@@ -389,8 +398,12 @@ static int daemon_open(struct daemon *d, bool *took_pidfile, struct berr **err) 
   if ((rc = pidfile_take(c->pidfile, err)) < 0)
     return rc;
   *took_pidfile = true;
+  if ((rc = userns_daemon_setup(d, err)) < 0) /* userns.c: may move c->data_root */
+    return rc;
   if ((rc = store_open(c->data_root, &d->store, err)) < 0)
     return berr_wrap(err, "open the image store in %s", c->data_root);
+  if (d->userns) /* containers' rootfs through idmapped layers (userns.c) */
+    store_set_idmap(d->store, d->userns->ns_fd, d->userns->root_uid, d->userns->root_gid);
   _cleanup_free_ char *dbp = xasprintf("%s/berthd.db", c->data_root);
   if ((rc = db_open(dbp, NULL, &d->db, err)) < 0)
     return rc;
@@ -401,7 +414,7 @@ static int daemon_open(struct daemon *d, bool *took_pidfile, struct berr **err) 
   struct net_config nc = {.bridge = c->bridge, .bip = c->bip, .iptables = c->iptables,
                           .userland_proxy = c->userland_proxy,
                           .pools = c->default_address_pools, .exec_root = c->exec_root,
-                          .dns = c->dns};
+                          .dns = c->dns, .ipv6 = c->ipv6, .fixed_cidr_v6 = c->fixed_cidr_v6};
   if ((rc = net_open(&nc, d->db, &d->net, err)) < 0)
     return berr_wrap(err, "networking");
   if ((rc = registry_new(&d->registry, err)) < 0) /* the distribution client (routes_distribution.c) */
@@ -444,6 +457,7 @@ static void daemon_close(struct daemon *d, bool took_pidfile) {
   if (took_pidfile && d->cfg.pidfile)
     unlink(d->cfg.pidfile);
   free(d->id);
+  userns_free(d->userns);
   config_free(&d->cfg);
   pthread_mutex_destroy(&d->cfg_lock);
 }

@@ -217,6 +217,8 @@ static char **spawn_argv(const char *shim_path, const struct shim_opts *o) {
     v = strv_append(v, xstrdup("--tty"));
   if (o->open_stdin)
     v = strv_append(v, xstrdup("--open-stdin"));
+  if (o->direct_start)
+    v = strv_append(v, xstrdup("--direct-start"));
   v = strv_append(v, xstrdup("--log-max-size"));
   v = strv_append(v, xasprintf("%lld", (long long)o->log_max_size));
   v = strv_append(v, xstrdup("--log-max-file"));

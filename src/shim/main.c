@@ -6,7 +6,7 @@
  *              --runtime PATH [--runtime-root DIR] [--tty] [--open-stdin]
  *              [--log-driver json-file|local|none] [--log-path FILE]
  *              [--log-max-size BYTES] [--log-max-file N] [--height H --width W]
- *              [--ready-fd FD]
+ *              [--ready-fd FD] [--direct-start]
  *
  * Detaching: shim_spawn starts us in a new session; we fork once more and the
  * first process exits at once, so berthd reaps its child immediately and the
@@ -24,7 +24,7 @@
 #include "shim/shim_internal.h"
 
 enum { O_ID = 256, O_EXEC_ID, O_BUNDLE, O_STATE, O_RUNTIME, O_RTROOT, O_PROCESS, O_TTY, O_STDIN,
-       O_LOGDRV, O_LOGPATH, O_LOGSIZE, O_LOGFILE, O_HEIGHT, O_WIDTH, O_READY };
+       O_LOGDRV, O_LOGPATH, O_LOGSIZE, O_LOGFILE, O_HEIGHT, O_WIDTH, O_READY, O_DSTART };
 
 static const struct option long_opts[] = {
     {"id", required_argument, NULL, O_ID},
@@ -43,6 +43,7 @@ static const struct option long_opts[] = {
     {"height", required_argument, NULL, O_HEIGHT},
     {"width", required_argument, NULL, O_WIDTH},
     {"ready-fd", required_argument, NULL, O_READY},
+    {"direct-start", no_argument, NULL, O_DSTART},
     {NULL, 0, NULL, 0},
 };
 
@@ -68,6 +69,7 @@ static int parse_flags(int argc, char **argv, struct shim_opts *o, int *ready_fd
     case O_PROCESS: o->process_json = optarg; break;
     case O_TTY: o->tty = true; break;
     case O_STDIN: o->open_stdin = true; break;
+    case O_DSTART: o->direct_start = true; break;
     case O_LOGDRV: o->log_driver = optarg; break;
     case O_LOGPATH: o->log_path = optarg; break;
     case O_LOGSIZE: r = num_arg("log-max-size", optarg, &o->log_max_size, err); break;

@@ -4,11 +4,12 @@
  * commands (start, kill, delete), plus the memory cgroup's OOM count.
  *
  * Every call is `<runtime> --root R --log <state>/runtime.log --log-format json
- * <command> …`, run with posix_spawn and waited for synchronously: the
- * commands are short and the shim has nothing else to do meanwhile (output
- * waits in the pipes). On failure the message is the runtime's own — the last
- * {"level":"error","msg":…} line it appended to runtime.log (as containerd
- * reads it), else what it printed on stderr — passed up unchanged.
+ * <command> …` (berth-runc's `start` can be done without it: shim_rt_start),
+ * run with posix_spawn and waited for synchronously: the commands are short
+ * and the shim has nothing else to do meanwhile (output waits in the pipes).
+ * On failure the message is the runtime's own — the last {"level":"error",
+ * "msg":…} line it appended to runtime.log (as containerd reads it), else what
+ * it printed on stderr — passed up unchanged.
  *
  * With a tty the runtime connects to <state>/console.sock and sends the pty
  * master with SCM_RIGHTS (runc's --console-socket contract). The listener
@@ -184,6 +185,36 @@ int shim_rt_simple(struct shim *s, const char *const *args, struct berr **err) {
   }
   log_warn("%s: %s", args[0], msg);
   return berr_set(err, EIO, "%s", msg);
+}
+
+/* berth-runc's `start` is "write one byte into <root>/<id>/exec.fifo, unlink
+ * it" (the init holds the fifo open read-write and blocks reading it; the
+ * state is derived from the fifo's presence, so `state` says "running" once
+ * it is gone). With direct_start (berthd sets it for berth-runc and a spec
+ * without poststart hooks, which only `start` can run) the shim does that
+ * itself and saves an exec of the runtime (~3-4 ms). The open is
+ * non-blocking: without a reader (the init is gone) it fails with ENXIO, and
+ * any failure falls back to the runtime's own `start`, whose message says why. */
+static int direct_start(struct shim *s) {
+  _cleanup_free_ char *fifo = xasprintf("%s/%s/exec.fifo", s->o.runtime_root, s->o.id);
+  _cleanup_close_ int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (write(fd, "0", 1) != 1)
+    return -EIO;
+  unlink(fifo);
+  return 0;
+}
+
+int shim_rt_start(struct shim *s, struct berr **err) {
+  if (s->o.direct_start && s->o.runtime_root && !s->exited) {
+    int r = direct_start(s);
+    if (r == 0)
+      return 0;
+    log_debug("start %s: exec.fifo: %s; running the runtime's start", s->o.id, strerror(-r));
+  }
+  const char *args[] = {"start", s->o.id, NULL};
+  return shim_rt_simple(s, args, err);
 }
 
 /* `delete` of an exited container after the DELETE reply has gone out

@@ -359,10 +359,12 @@ static void req_kill(struct shim *s, struct shim_conn *c, json_t *p) {
 static void delete_after_reply(struct shim *s, struct shim_conn *c) {
   finalize(s);
   _cleanup_close_ int log_fd = open("runtime.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  reply_ok(c, NULL);
-  conn_flush(c); /* now, not from the loop: the delete comes first */
+  /* gone before the reply: berthd's shim_alive right after it must say no,
+   * else it would connect again and wait for the runtime's delete */
   unlink("shim.sock");
   unlink("shim.pid");
+  reply_ok(c, NULL);
+  conn_flush(c); /* now, not from the loop: the delete comes first */
   shim_rt_delete_detached(s, log_fd);
   s->quit = true;
 }
@@ -451,9 +453,8 @@ static void req_start(struct shim *s, struct shim_conn *c) {
   }
   if (s->started)
     return reply_ok(c, NULL);
-  const char *args[] = {"start", s->o.id, NULL};
   _cleanup_berr_ struct berr *e = NULL;
-  int r = shim_rt_simple(s, args, &e);
+  int r = shim_rt_start(s, &e);
   if (r < 0)
     return reply_berr(c, r, e);
   s->started = true;

@@ -29,7 +29,9 @@
  *   payload (JSON unless said otherwise).
  * Requests (client → shim) and the shim's single reply each (SHIM_REPLY with
  * {"ok":true,...} or {"ok":false,"error":"..."}):
- *   SHIM_START     {}                      init: run the runtime's `start`.
+ *   SHIM_START     {}                      init: run the runtime's `start` (or,
+ *                                          with direct_start, do what berth-runc's
+ *                                          start does: one byte into exec.fifo).
  *                                          exec: "begin" — the process runs from
  *                                          the spawn, but the shim reads none of
  *                                          its output (the pipes or pty hold it)
@@ -98,6 +100,9 @@ struct shim_opts {
   int64_t log_max_size;     /* bytes before rotation; <= 0: never rotate */
   int log_max_file;         /* files kept, current one included (>= 1) */
   int height, width;        /* initial pty size, 0: leave the default */
+  bool direct_start;        /* the runtime is berth-runc and the spec has no poststart hooks:
+                             * SHIM_START writes <runtime_root>/<id>/exec.fifo itself instead
+                             * of running `runtime start` (see runtime.c) */
 };
 
 /* The recorded end of a process. */

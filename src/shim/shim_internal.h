@@ -75,6 +75,8 @@ struct shim {
  * own message (runtime.log's last error line, else its stderr). */
 int shim_rt_create(struct shim *s, struct berr **err);
 int shim_rt_simple(struct shim *s, const char *const *args, struct berr **err);
+/* The init's start: the runtime's `start`, or its fifo write (direct_start). */
+int shim_rt_start(struct shim *s, struct berr **err);
 void shim_rt_delete_detached(struct shim *s, int log_fd);
 /* Remember the process's memory cgroup and its OOM count (best effort). */
 void shim_oom_watch(struct shim *s);

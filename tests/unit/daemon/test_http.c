@@ -82,7 +82,13 @@ static void h_berr(struct http_req *r) {
   http_reply_berr(r, e);
 }
 
+static void h_tid(struct http_req *r) { /* which thread serves this connection */
+  _cleanup_free_ char *s = xasprintf("%d", (int)gettid());
+  http_reply(r, 200, "text/plain", s, strlen(s));
+}
+
 static const struct http_route routes[] = {
+    {"GET", "/tid", h_tid},
     {"GET", "/hello", h_hello},
     {"POST", "/echo", h_echo},
     {"POST", "/count", h_count, HTTP_ROUTE_STREAM_BODY},
@@ -168,6 +174,18 @@ static char *roundtrip(struct fixture *f, const char *req) {
 static const char *body_of(const char *resp) {
   const char *p = strstr(resp, "\r\n\r\n");
   return p ? p + 4 : "";
+}
+
+/* A client thread of test_pool: one request; non-NULL when answered. */
+static void *pool_client(void *arg) {
+  struct fixture *f = arg;
+  int fd = dial(f);
+  send_all(fd, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+  char *a = recv_until(fd, NULL);
+  close(fd);
+  bool ok = strstr(a, "200 OK") != NULL;
+  free(a);
+  return ok ? f : NULL;
 }
 
 /* ---- tests ---- */
@@ -316,6 +334,32 @@ static void test_body_json(void **state) {
   assert_non_null(err);
 }
 
+/* The connection threads are pooled: one-after-the-other connections are
+ * served by threads that served earlier ones, and many at once still each
+ * get a thread; the server is freed with threads waiting (ASan: no leak). */
+static void test_pool(void **state) {
+  struct fixture *f = *state;
+  int tids[30], distinct = 0;
+  for (int i = 0; i < 30; i++) {
+    _cleanup_free_ char *a = roundtrip(f, "GET /tid HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(a, "200 OK"));
+    tids[i] = atoi(body_of(a));
+    bool seen = false;
+    for (int k = 0; k < i; k++)
+      seen = seen || tids[k] == tids[i];
+    distinct += !seen;
+  }
+  assert_true(distinct < 30); /* a thread per connection would make 30 */
+  pthread_t t[20];
+  for (int i = 0; i < 20; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, pool_client, f), 0);
+  for (int i = 0; i < 20; i++) {
+    void *ok = NULL;
+    pthread_join(t[i], &ok);
+    assert_non_null(ok);
+  }
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -325,6 +369,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stream_and_hijack, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
       cmocka_unit_test(test_body_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
