@@ -215,7 +215,8 @@ int ctr_net_start(struct daemon *d, struct container *c, const json_t *cfg, cons
     return berr_set(err, ENOENT, "network %s not found", m);
   _cleanup_json_ json_t *rows = net_container_rows(d->net, c->id);
   if (!needs_namespace(d, rows))
-    return on_null_network(d, rows) ? loopback_only(d, c, netns, err) : 0;
+    /* "none", or the default network of a daemon run with --bridge none */
+    return on_null_network(d, rows) || m == NULL ? loopback_only(d, c, netns, err) : 0;
   net_container_stop(d->net, c->id); /* a run that ended while berthd was away */
   _cleanup_free_ char *path = NULL;
   int rc = net_netns_create(d->net, c->id, &path, err);

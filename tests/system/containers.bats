@@ -25,6 +25,13 @@ teardown_file() {
 	run -0 $DOCKER ps -aq --filter status=exited
 }
 
+@test "run on a --bridge none daemon: a namespace with only lo, and lo is up (as dockerd's sandbox)" {
+	run -0 timeout 30 $DOCKER run --rm busybox ip -o link
+	[ "$(echo "$output" | wc -l)" -eq 1 ]
+	[[ $output == *"lo: <LOOPBACK,UP"* ]]
+	run -0 timeout 30 $DOCKER run --rm busybox ping -c1 -W2 127.0.0.1
+}
+
 @test "run --rm leaves nothing: record, layer, mount, runtime state, cgroups" {
 	# The shim removes the runtime's state and the store the writable layer
 	# after the wait has been answered (off the run's path): both must still
