@@ -70,6 +70,8 @@ struct bcopy_opts {
   bool extract;           /* ADD: unpack local tar archives */
   bool parents;           /* --parents: keep the sources' directories */
   char *const *excludes;  /* --exclude patterns (may be NULL) */
+  bool hash_only;         /* compute *desc only: nothing written, dst_root unused
+                           * (the cache lookup before any snapshot is mounted) */
 };
 /* Copy the sources into the rootfs. *desc gets Docker's history source
  * description ("file:<hex>", "dir:<hex>", "multi:<hex>"; hex: sha256 of the

@@ -97,11 +97,31 @@ static void owner_of(const struct copier *c, uid_t *uid, gid_t *gid) {
   *gid = c->o->do_chown ? c->o->gid : 0;
 }
 
+/* The hash-only pass's copy_reg: the same record and bytes, nothing written. */
+static int hash_file(struct copier *c, int sfd, const char *rel, mode_t mode, uid_t uid, gid_t gid) {
+  hash_rec(c, 'f', rel, mode, uid, gid);
+  char buf[65536];
+  for (;;) {
+    ssize_t k = read(sfd, buf, sizeof buf);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0)
+      return berr_sys(c->err, errno, "read %s", rel);
+    if (k == 0)
+      break;
+    EVP_DigestUpdate(c->md, buf, (size_t)k);
+  }
+  c->nfiles++;
+  return 0;
+}
+
 static int copy_reg(struct copier *c, int sfd, const struct stat *st, int dparent, const char *name, const char *rel) {
   uid_t uid;
   gid_t gid;
   owner_of(c, &uid, &gid);
   mode_t mode = c->o->do_chmod ? c->o->mode : (st->st_mode & 07777);
+  if (c->o->hash_only)
+    return hash_file(c, sfd, rel, mode, uid, gid);
   /* replace whatever is there (a symlink must not be followed) */
   struct stat dst;
   if (fstatat(dparent, name, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -149,6 +169,12 @@ static int copy_symlink(struct copier *c, int sdir, const char *sname, int dpare
   uid_t uid;
   gid_t gid;
   owner_of(c, &uid, &gid);
+  if (c->o->hash_only) {
+    hash_rec(c, 'l', rel, 0777, uid, gid);
+    EVP_DigestUpdate(c->md, target, (size_t)n);
+    c->nfiles++;
+    return 0;
+  }
   struct stat dst;
   if (fstatat(dparent, name, &dst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst.st_mode))
     unlinkat(dparent, name, 0);
@@ -187,6 +213,14 @@ static int copy_entry(struct copier *c, int sdir, const char *sname, int ddir, c
   gid_t gid;
   owner_of(c, &uid, &gid);
   mode_t mode = c->o->do_chmod ? c->o->mode : (st.st_mode & 07777);
+  if (c->o->hash_only) {
+    _cleanup_close_ int s2 = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s2 < 0)
+      return berr_sys(c->err, errno, "open dir %s", rel);
+    hash_rec(c, 'd', rel, mode, uid, gid);
+    c->ndirs++;
+    return copy_dir_contents(c, s2, -1, rel);
+  }
   struct stat dst;
   if (fstatat(ddir, name, &dst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst.st_mode))
     unlinkat(ddir, name, 0);
@@ -451,9 +485,10 @@ static int copy_one_source(struct copier *c, const char *rel, bool dest_dir) {
       parent_rel ? xasprintf("%s/%s", o->dest, parent_rel) : xstrdup(o->dest);
   c->src_prefix = strcmp(rel, ".") ? strlen(rel) + 1 : 0;
   if (S_ISDIR(st.st_mode)) {
-    _cleanup_close_ int dd = bfs_mkdir_in_root(o->dst_root, dest_base, o->do_chown ? o->uid : 0,
-                                              o->do_chown ? o->gid : 0);
-    if (dd < 0)
+    _cleanup_close_ int dd = o->hash_only ? -1
+                                          : bfs_mkdir_in_root(o->dst_root, dest_base, o->do_chown ? o->uid : 0,
+                                                              o->do_chown ? o->gid : 0);
+    if (dd < 0 && !o->hash_only)
       return berr_sys(c->err, -dd, "%s failed: mkdir %s", o->cmd, dest_base);
     hash_rec(c, 'D', rel, st.st_mode, 0, 0);
     if (parent_rel || o->parents) {
@@ -464,8 +499,8 @@ static int copy_one_source(struct copier *c, const char *rel, bool dest_dir) {
     return copy_dir_contents(c, sfd, dd, strcmp(rel, ".") == 0 ? "" : rel);
   }
   if (o->extract && S_ISREG(st.st_mode) && is_archive(sfd)) {
-    _cleanup_close_ int dd = bfs_mkdir_in_root(o->dst_root, dest_base, 0, 0);
-    if (dd < 0)
+    _cleanup_close_ int dd = o->hash_only ? -1 : bfs_mkdir_in_root(o->dst_root, dest_base, 0, 0);
+    if (dd < 0 && !o->hash_only)
       return berr_sys(c->err, -dd, "%s failed: mkdir %s", o->cmd, dest_base);
     /* the archive's bytes are the step's content (as dockerd's "file:" hash) */
     hash_rec(c, 'A', rel, st.st_mode, 0, 0);
@@ -473,12 +508,16 @@ static int copy_one_source(struct copier *c, const char *rel, bool dest_dir) {
     ssize_t k;
     while ((k = read(sfd, buf, sizeof buf)) > 0)
       EVP_DigestUpdate(c->md, buf, (size_t)k);
+    if (o->hash_only)
+      return 0;
     lseek(sfd, 0, SEEK_SET);
     c->no_hash = true;
     int r = extract_archive(c, sfd, dd);
     c->no_hash = false;
     return r;
   }
+  if (o->hash_only)
+    return S_ISREG(st.st_mode) ? copy_reg(c, sfd, &st, -1, base_name(rel), rel) : 0;
   /* a file: into DEST/ when DEST is a dir, else DEST itself */
   bool into = dest_dir || parent_rel;
   if (!into) {

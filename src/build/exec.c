@@ -454,6 +454,33 @@ static int url_root(struct bstate *bs, char **srcs, bool dest_dir, const char *c
   return 0;
 }
 
+/* --chown's owner when it is numeric (or absent): known without the image's
+ * /etc/passwd, so the cache can be checked before a snapshot is mounted. */
+static bool copy_owner_numeric(struct bstate *bs, const struct sstate *ss, const char *chown,
+                               struct bcopy_opts *co) {
+  if (!chown)
+    return true;
+  _cleanup_free_ char *cx = NULL;
+  if (expand(bs, ss, chown, &cx) < 0) {
+    berr_free(*bs->err);
+    *bs->err = NULL;
+    return false;
+  }
+  char *colon = strchr(cx, ':');
+  if (colon)
+    *colon = '\0';
+  int64_t u, g;
+  if (parse_int64(cx, &u) != 0 || u < 0)
+    return false;
+  g = u;
+  if (colon && colon[1] && (parse_int64(colon + 1, &g) != 0 || g < 0))
+    return false;
+  co->uid = (uid_t)u;
+  co->gid = (gid_t)g;
+  co->do_chown = true;
+  return true;
+}
+
 static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in) {
   bool add = in->kind == BI_ADD;
   size_t n = strv_len(in->args);
@@ -548,14 +575,36 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
     }
     src_fd = src.fd;
   }
-  if ((r = bx_rootfs_open(bs, ss->image, &dst)) < 0)
-    goto done;
   struct bcopy_opts co = {
       .cmd = in->keyword, .src_root = src_fd, .src_is_context = !from, .srcs = srcs, .dest = dclean,
-      .dest_is_dir = dest_dir, .dst_root = dst.fd, .do_chmod = chmod != NULL, .mode = mode,
+      .dest_is_dir = dest_dir, .dst_root = -1, .do_chmod = chmod != NULL, .mode = mode,
       .extract = add && !nurl, /* a download is never unpacked */
       .parents = parents, .excludes = excludes,
   };
+  prefix = shell_prefix(ss);
+  chown_c = chown ? xasprintf("--chown=%s", chown) : xstrdup("");
+  /* The cache first, before any snapshot is mounted: the step's key needs
+   * only the sources' hash, which a pass that writes nothing gives. A
+   * --chown by name needs the image's /etc/passwd, so it mounts first. */
+  if (!ss->nocache && copy_owner_numeric(bs, ss, chown, &co)) {
+    co.hash_only = true;
+    if ((r = bcopy_run(&co, &desc, bs->err)) < 0)
+      goto done;
+    by = xasprintf("%s #(nop) %s %s%s in %s ", prefix, in->keyword, chown_c, desc, dest);
+    key = bx_cache_key(ss, by, from);
+    hit = builder_cache_get(bs->b, key);
+    if (hit) {
+      r = bx_use_cache(bs, ss, hit);
+      goto done;
+    }
+    co.hash_only = false;
+    free(steal_ptr(desc));
+    free(steal_ptr(by));
+    free(steal_ptr(key));
+  }
+  if ((r = bx_rootfs_open(bs, ss->image, &dst)) < 0)
+    goto done;
+  co.dst_root = dst.fd;
   if (chown) {
     _cleanup_free_ char *cx = NULL;
     if ((r = expand(bs, ss, chown, &cx)) < 0 || (r = bchown_parse(cx, dst.fd, &co.uid, &co.gid, bs->err)) < 0)
@@ -564,8 +613,6 @@ static int do_copy(struct bstate *bs, struct sstate *ss, const struct binstr *in
   }
   if ((r = bcopy_run(&co, &desc, bs->err)) < 0)
     goto done;
-  prefix = shell_prefix(ss);
-  chown_c = chown ? xasprintf("--chown=%s", chown) : xstrdup("");
   by = xasprintf("%s #(nop) %s %s%s in %s ", prefix, in->keyword, chown_c, desc, dest);
   key = bx_cache_key(ss, by, from);
   hit = ss->nocache ? NULL : builder_cache_get(bs->b, key);

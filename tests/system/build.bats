@@ -216,6 +216,36 @@ golden() {
 	[[ "$output" != *"Using cache"* ]]
 }
 
+@test "cache: COPY is looked up before copying (--chown by id and by name, dirs); a mode change misses" {
+	local d
+	d=$(mktemp -d "$BATS_TEST_TMPDIR/hashonly.XXXXXX")
+	mkdir -p "$d/dir/sub"
+	echo one >"$d/f"
+	echo two >"$d/dir/sub/g"
+	ln -s ../f "$d/dir/link"
+	cat >"$d/Dockerfile" <<-'EOF'
+		FROM busybox
+		COPY --chown=7:8 f /a
+		COPY --chown=nobody f /b
+		COPY dir /d/
+	EOF
+	run dk "$SUT_HOST" build -t hashonly:1 "$d"
+	[ "$status" -eq 0 ]
+	run dk "$SUT_HOST" build -t hashonly:1 "$d"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ]
+	# the mode of a file in the copied dir is part of the key
+	chmod 0600 "$d/dir/sub/g"
+	run dk "$SUT_HOST" build -t hashonly:2 "$d"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 2 ]
+	run "$BERTH_CLI" -H "$SUT_HOST" run --rm hashonly:2 stat -c '%a %u:%g %n' /a /d/sub/g
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"644 7:8 /a"* ]]
+	[[ "$output" == *"600 0:0 /d/sub/g"* ]]
+	"$BERTH_CLI" -H "$SUT_HOST" rmi hashonly:1 hashonly:2 >/dev/null
+}
+
 @test "cache: survives a berthd restart; builder prune empties it" {
 	[ -z "${BUILD_SUT_HOST:-}" ] || skip "reusing a berthd"
 	run dk "$SUT_HOST" build -t restart:1 "$CTX/run"
