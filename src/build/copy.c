@@ -97,9 +97,9 @@ static void owner_of(const struct copier *c, uid_t *uid, gid_t *gid) {
   *gid = c->o->do_chown ? c->o->gid : 0;
 }
 
-/* The hash-only pass's copy_reg: the same record and bytes, nothing written. */
-static int hash_file(struct copier *c, int sfd, const char *rel, mode_t mode, uid_t uid, gid_t gid) {
-  hash_rec(c, 'f', rel, mode, uid, gid);
+/* A file's bytes into the hash, and into dfd unless it is -1 (the
+ * hash-only pass). */
+static int digest_copy(struct copier *c, int sfd, int dfd, const char *rel) {
   char buf[65536];
   for (;;) {
     ssize_t k = read(sfd, buf, sizeof buf);
@@ -108,11 +108,26 @@ static int hash_file(struct copier *c, int sfd, const char *rel, mode_t mode, ui
     if (k < 0)
       return berr_sys(c->err, errno, "read %s", rel);
     if (k == 0)
-      break;
+      return 0;
     EVP_DigestUpdate(c->md, buf, (size_t)k);
+    for (ssize_t off = 0; dfd >= 0 && off < k;) {
+      ssize_t w = write(dfd, buf + off, (size_t)(k - off));
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return berr_sys(c->err, errno, "write %s", rel);
+      off += w;
+    }
   }
-  c->nfiles++;
-  return 0;
+}
+
+/* The hash-only pass's copy_reg: the same record and bytes, nothing written. */
+static int hash_file(struct copier *c, int sfd, const char *rel, mode_t mode, uid_t uid, gid_t gid) {
+  hash_rec(c, 'f', rel, mode, uid, gid);
+  int r = digest_copy(c, sfd, -1, rel);
+  if (r == 0)
+    c->nfiles++;
+  return r;
 }
 
 static int copy_reg(struct copier *c, int sfd, const struct stat *st, int dparent, const char *name, const char *rel) {
@@ -133,25 +148,9 @@ static int copy_reg(struct copier *c, int sfd, const struct stat *st, int dparen
   if (dfd < 0)
     return berr_sys(c->err, errno, "create %s", rel);
   hash_rec(c, 'f', rel, mode, uid, gid);
-  char buf[65536];
-  for (;;) {
-    ssize_t k = read(sfd, buf, sizeof buf);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k < 0)
-      return berr_sys(c->err, errno, "read %s", rel);
-    if (k == 0)
-      break;
-    EVP_DigestUpdate(c->md, buf, (size_t)k);
-    for (ssize_t off = 0; off < k;) {
-      ssize_t w = write(dfd, buf + off, (size_t)(k - off));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return berr_sys(c->err, errno, "write %s", rel);
-      off += w;
-    }
-  }
+  int r = digest_copy(c, sfd, dfd, rel);
+  if (r < 0)
+    return r;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   if (fchown(dfd, uid, gid) < 0 || fchmod(dfd, mode) < 0 || futimens(dfd, ts) < 0)
     return berr_sys(c->err, errno, "set attributes of %s", rel);

@@ -153,30 +153,25 @@ static int write_etc(struct daemon *d, struct container *c, const json_t *cfg, c
   return write_file_replace(rp, out, strlen(out), 0644, err);
 }
 
-static bool needs_namespace(struct daemon *d, const json_t *rows) {
+/* Is any of the container's networks of a driver `pred` accepts? */
+static bool any_driver(struct daemon *d, const json_t *rows, bool (*pred)(const char *drv)) {
   size_t i;
   json_t *r;
   json_array_foreach(rows, i, r) {
     _cleanup_free_ char *drv =
         net_driver_of(d->net, json_string_value(json_object_get(r, "network")));
-    if (plumbed(drv))
+    if (pred(drv))
       return true;
   }
   return false;
 }
 
-/* On "none" (the null driver) and nothing else. */
-static bool on_null_network(struct daemon *d, const json_t *rows) {
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) {
-    _cleanup_free_ char *drv =
-        net_driver_of(d->net, json_string_value(json_object_get(r, "network")));
-    if (drv && strcmp(drv, "null") == 0)
-      return true;
-  }
-  return false;
-}
+static bool needs_namespace(struct daemon *d, const json_t *rows) { return any_driver(d, rows, plumbed); }
+
+static bool is_null(const char *drv) { return drv && strcmp(drv, "null") == 0; }
+
+/* On "none" (the null driver). */
+static bool on_null_network(struct daemon *d, const json_t *rows) { return any_driver(d, rows, is_null); }
 
 /* --network none: dockerd's sandbox is a namespace whose lo is up (127.0.0.1
  * answers); a namespace the runtime made itself would have lo down. */

@@ -318,6 +318,27 @@ struct inside {
   int prefix;
 };
 
+/* The default route via gw on link idx (dst: the family's any/0; both
+ * addresses are released here). An existing one is not an error. */
+static int default_route_add(struct nl_sock *sk, int family, int idx, struct nl_addr *dst,
+                             struct nl_addr *gw) {
+  struct rtnl_route *r = rtnl_route_alloc();
+  struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+  rtnl_route_set_family(r, (uint8_t)family);
+  rtnl_route_set_table(r, RT_TABLE_MAIN);
+  rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
+  rtnl_route_set_protocol(r, RTPROT_BOOT);
+  rtnl_route_set_dst(r, dst);
+  rtnl_route_nh_set_gateway(nh, gw);
+  rtnl_route_nh_set_ifindex(nh, idx);
+  rtnl_route_add_nexthop(r, nh);
+  int rc = rtnl_route_add(sk, r, NLM_F_CREATE);
+  nl_addr_put(dst);
+  nl_addr_put(gw);
+  rtnl_route_put(r);
+  return rc == -NLE_EXIST ? 0 : rc;
+}
+
 static int configure_inside(struct nl_sock *sk, void *arg) {
   struct inside *a = arg;
   _cleanup_link_ struct rtnl_link *l = NULL;
@@ -336,23 +357,7 @@ static int configure_inside(struct nl_sock *sk, void *arg) {
     return rc;
   if (a->gw == 0)
     return 0;
-  struct rtnl_route *r = rtnl_route_alloc();
-  struct nl_addr *dst = addr4(0, 0);
-  struct nl_addr *gw = addr4(a->gw, 32);
-  struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-  rtnl_route_set_family(r, AF_INET);
-  rtnl_route_set_table(r, RT_TABLE_MAIN);
-  rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
-  rtnl_route_set_protocol(r, RTPROT_BOOT);
-  rtnl_route_set_dst(r, dst);
-  rtnl_route_nh_set_gateway(nh, gw);
-  rtnl_route_nh_set_ifindex(nh, idx);
-  rtnl_route_add_nexthop(r, nh);
-  rc = rtnl_route_add(sk, r, NLM_F_CREATE);
-  nl_addr_put(dst);
-  nl_addr_put(gw);
-  rtnl_route_put(r);
-  return rc == -NLE_EXIST ? 0 : rc;
+  return default_route_add(sk, AF_INET, idx, addr4(0, 0), addr4(a->gw, 32));
 }
 
 /* One RTM_NEWLINK: the veth host_name on bridge br, up, and its peer peer_name
@@ -613,22 +618,7 @@ static int configure_inside6(struct nl_sock *sk, void *arg) {
   int rc = addr6_add(sk, idx, a->ip, a->prefix);
   if (rc < 0 || a->gw == NULL)
     return rc;
-  struct rtnl_route *r = rtnl_route_alloc();
-  struct nl_addr *dst = addr6(&in6addr_any, 0);
-  struct nl_addr *gw = addr6(a->gw, 128);
-  struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-  rtnl_route_set_family(r, AF_INET6);
-  rtnl_route_set_table(r, RT_TABLE_MAIN);
-  rtnl_route_set_protocol(r, RTPROT_BOOT);
-  rtnl_route_set_dst(r, dst);
-  rtnl_route_nh_set_gateway(nh, gw);
-  rtnl_route_nh_set_ifindex(nh, idx);
-  rtnl_route_add_nexthop(r, nh);
-  rc = rtnl_route_add(sk, r, NLM_F_CREATE);
-  nl_addr_put(dst);
-  nl_addr_put(gw);
-  rtnl_route_put(r);
-  return rc == -NLE_EXIST ? 0 : rc;
+  return default_route_add(sk, AF_INET6, idx, addr6(&in6addr_any, 0), addr6(a->gw, 128));
 }
 
 int nl_ns_addr6(const char *netns, const char *ifname, const struct in6_addr *ip, int prefix,
