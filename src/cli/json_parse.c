@@ -88,6 +88,8 @@ static size_t utf8_seq(const unsigned char *s, const unsigned char *end) {
 }
 
 static void scratch_put(struct jp *j, size_t *len, const char *s, size_t n) {
+  if (n == 0) /* the scratch may not exist yet: memcpy(NULL, …, 0) is UB */
+    return;
   if (*len + n > j->cap) {
     size_t cap = j->cap ? j->cap : 256;
     while (cap < *len + n)
@@ -218,7 +220,9 @@ static json_t *parse_number(struct jp *j) {
   long long v = 0;
   int digits = 0;
   while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-    v = v * 10 + (*j->p++ - '0');
+    if (digits < 18) /* past 18 digits v is unused (and would overflow) */
+      v = v * 10 + (*j->p - '0');
+    j->p++;
     digits++;
   }
   if (j->p < j->end && *j->p == '.') {

@@ -61,7 +61,8 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len) {
     n = len;
   if (n > m->chunk)
     n = m->chunk;
-  memcpy(buf, m->b.s + m->off, n);
+  if (n > 0) /* an empty body has no buffer at all */
+    memcpy(buf, m->b.s + m->off, n);
   m->off += n;
   return (ssize_t)n;
 }
